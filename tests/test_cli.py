@@ -625,6 +625,37 @@ def test_a_run_in_a_read_only_working_folder_says_where_else_to_keep_the_journal
     assert not (project / "calls.log").exists()
 
 
+def test_a_run_waiting_for_the_journal_s_lock_says_so_once(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cron job's `ido run` behind another process holding the journal's write lock (an
+    `sqlite3` shell left in a transaction) waited up to two minutes without a word."""
+    import ido.cli as command_line
+    import ido.journal.connections as connections
+
+    assert ido("run", "ship-order", "--quiet")[0] == 0
+    monkeypatch.setattr(connections, "BUSY_STEP_SECONDS", 0.05)  # (SQLite's wait per round)
+    monkeypatch.setattr(connections, "BUSY_SECONDS", 5.0)
+    other = sqlite3.connect(".ido/ido.db", isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    told = getattr(command_line, "_tell_wait", print)  # (unsaid before: never called)
+
+    def told_then_released(said: str) -> None:
+        told(said)
+        other.execute("COMMIT")  # the other process is done once the wait was told
+
+    monkeypatch.setattr(command_line, "_tell_wait", told_then_released, raising=False)
+    try:
+        result = runner.invoke(app, ["run", "ship-order", "--quiet"])
+    finally:
+        other.close()
+    assert result.exit_code == 0, result.output
+    assert result.stderr == (
+        "ido: waiting for journal .ido/ido.db: another process has held its write lock for "
+        "over 0.05s (ido gives up after 5s)\n"
+    )
+
+
 def test_a_journal_on_a_full_disk_is_not_blamed_on_a_read_only_file(project: Path) -> None:
     """A journal SQLite could not write for want of space (here: a file size limit, which
     keeps it from making its 32 KB WAL index) said `(disk I/O error: a read-only file,
