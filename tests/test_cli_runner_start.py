@@ -7,6 +7,7 @@ import signal
 import socket
 import subprocess
 from collections.abc import Iterator
+from importlib.metadata import version
 from pathlib import Path
 
 import pytest
@@ -128,3 +129,23 @@ def test_a_watching_runner_says_which_signal_stopped_it_and_fails_on_sighup(
     assert result.exit_code == code, result.output
     name = signal.Signals(signum).name
     assert result.stdout.endswith(f"runner stopped (terminated by {name})\n"), result.output
+
+
+def test_a_watching_runner_names_the_ido_it_is(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """After an upgrade, a service's log did not say which ido watched the journal, and
+    told it to stop with Ctrl-C, which a service is never sent."""
+    journal = project / "j.db"
+    record(journal, "r01", outcome="achieved")
+
+    def stopped(self: Runner) -> None:
+        raise Terminated(signal.SIGTERM)
+
+    monkeypatch.setattr(Runner, "poll", stopped)
+    result = cli.invoke(app, ["runner", "--journal", str(journal)])
+    assert result.exit_code == 0, result.output
+    assert result.stdout.startswith(
+        f"watching {journal} for runs that may go on (ido {version('ido')}; Ctrl-C or SIGTERM "
+        "stops it)\n"
+    ), result.output

@@ -362,7 +362,12 @@ def runner(
         if not quiet and once:
             typer.echo(f"looking once in {journal} for runs that may go on")
         elif not quiet:
-            typer.echo(f"watching {journal} for runs that may go on (Ctrl-C to stop)")
+            from importlib.metadata import version  # (which ido a service runs, after an upgrade)
+
+            typer.echo(
+                f"watching {journal} for runs that may go on (ido {version('ido')}; Ctrl-C "
+                "or SIGTERM stops it)"
+            )
         try:
             while True:
                 if not store.names_its_file():
