@@ -312,7 +312,7 @@ them, recorded since the archive's start with no hash, as stripped of their hash
 
 def _delete(db: sqlite3.Connection, journal: Path, size: int, cutoff: Cutoff) -> Pruning:
     """Remove the chosen runs and their events in one commit; what was removed."""
-    if not patiently(db, "BEGIN IMMEDIATE"):
+    if not patiently(db, "BEGIN IMMEDIATE", journal):
         raise JournalError(
             f"journal {journal} is busy: other processes have held its write lock for over "
             f"{BUSY_SECONDS:g}s; nothing was removed (try again later)"
@@ -361,7 +361,7 @@ def _summed(db: sqlite3.Connection, size: int, cutoff: Cutoff, table: str = "mai
 def _reclaim(db: sqlite3.Connection, journal: Path) -> None:
     """Give the removed runs' space back to the disk: rewrite the journal (VACUUM), then
     empty the write-ahead log, which the rewrite filled, as far as readers allow."""
-    if not patiently(db, "VACUUM"):
+    if not patiently(db, "VACUUM", journal):
         raise JournalError(
             f"the runs were pruned, but journal {journal} stayed busy for over "
             f"{BUSY_SECONDS:g}s, so their space was not given back; run "

@@ -606,6 +606,56 @@ def test_a_read_only_journal_file_in_a_writable_folder_is_refused_as_one(
     assert "nothing was done" in out and len(out.splitlines()) == 1, out
 
 
+def test_a_run_in_a_read_only_working_folder_says_where_else_to_keep_the_journal(
+    project: Path,
+) -> None:
+    """A service whose working folder it may not write: `cannot open journal .ido/ido.db:
+    [Errno 13] Permission denied: '.ido'`, with nothing said of what to do."""
+    make_read_only(project)
+    try:
+        code, out = ido("run", "ship-order")
+    finally:
+        subprocess.run(["chattr", "-i", str(project)], check=True)
+    assert (code, out) == (
+        2,
+        "error: cannot make journal .ido/ido.db (operation not permitted: a read-only file, "
+        "folder or mount?); nothing was done: give --journal (or IDO_JOURNAL) a file in a "
+        "folder ido may write\n",
+    )
+    assert not (project / "calls.log").exists()
+
+
+def test_a_run_waiting_for_the_journal_s_lock_says_so_once(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A cron job's `ido run` behind another process holding the journal's write lock (an
+    `sqlite3` shell left in a transaction) waited up to two minutes without a word."""
+    import ido.cli as command_line
+    import ido.journal.connections as connections
+
+    assert ido("run", "ship-order", "--quiet")[0] == 0
+    monkeypatch.setattr(connections, "BUSY_STEP_SECONDS", 0.05)  # (SQLite's wait per round)
+    monkeypatch.setattr(connections, "BUSY_SECONDS", 5.0)
+    other = sqlite3.connect(".ido/ido.db", isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")
+    told = getattr(command_line, "_tell_wait", print)  # (unsaid before: never called)
+
+    def told_then_released(said: str) -> None:
+        told(said)
+        other.execute("COMMIT")  # the other process is done once the wait was told
+
+    monkeypatch.setattr(command_line, "_tell_wait", told_then_released, raising=False)
+    try:
+        result = runner.invoke(app, ["run", "ship-order", "--quiet"])
+    finally:
+        other.close()
+    assert result.exit_code == 0, result.output
+    assert result.stderr == (
+        "ido: waiting for journal .ido/ido.db: another process has held its write lock for "
+        "over 0.05s (ido gives up after 5s)\n"
+    )
+
+
 def test_a_journal_on_a_full_disk_is_not_blamed_on_a_read_only_file(project: Path) -> None:
     """A journal SQLite could not write for want of space (here: a file size limit, which
     keeps it from making its 32 KB WAL index) said `(disk I/O error: a read-only file,

@@ -3,6 +3,7 @@ live in modules of their own, one area each; here is the app they are registered
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from typing import Annotated
 
@@ -56,6 +57,15 @@ def _ido(
     ] = False,
 ) -> None:
     """Intent-driven orchestrator: declare the outcome, ido plans, acts and explains."""
+    from ido.lock_waits import tell_waits
+
+    tell_waits(_tell_wait)
+
+
+def _tell_wait(said: str) -> None:
+    """Say on stderr that a write waits for the journal's lock (it waited unsaid)."""
+    with contextlib.suppress(OSError):
+        typer.echo(f"ido: {said}", err=True)
 
 
 # In the order `ido --help` lists them.

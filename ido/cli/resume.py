@@ -3,6 +3,7 @@ undo again what a failed run left undone."""
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -308,18 +309,21 @@ def runner(
     rejected, or one past its last wait. Runs until interrupted (Ctrl-C)."""
     import time
 
+    from ido.cli.runner_start import check_watched, tell_interrupted
     from ido.journal.sqlite import SqliteJournal
     from ido.runner import Runner, hold_lock
     from ido.runtime.local import LocalRuntime
 
-    if not journal.exists():
-        raise NotFoundError(f"no journal at {journal}; nothing to watch (--journal PATH?)")
+    made = check_watched(journal)
     catalog_now = _Reloaded(catalog)
     told: dict[str, str] = {}  # per run, the trouble last told
     with _telemetry() as telemetry, SqliteJournal(journal) as store:
         lock = hold_lock(journal)
         if lock is None:
             raise IdoError(f"another ido runner already watches {journal}")
+        if made and not quiet:
+            typer.echo(f"no journal at {journal} yet: made an empty one to watch")
+        tell_interrupted(store, journal)
 
         current: list[str] = []  # the run being resumed, if one is
 
@@ -358,7 +362,12 @@ def runner(
         if not quiet and once:
             typer.echo(f"looking once in {journal} for runs that may go on")
         elif not quiet:
-            typer.echo(f"watching {journal} for runs that may go on (Ctrl-C to stop)")
+            from importlib.metadata import version  # (which ido a service runs, after an upgrade)
+
+            typer.echo(
+                f"watching {journal} for runs that may go on (ido {version('ido')}; Ctrl-C "
+                "or SIGTERM stops it)"
+            )
         try:
             while True:
                 if not store.names_its_file():
@@ -373,9 +382,24 @@ def runner(
             if current:  # the run it was carrying on is left interrupted: `_guard` says which
                 _left(exc, current, journal)
                 raise
-            typer.echo("runner stopped")
+            _stopped_watching(exc)
         finally:
             lock.close()
+
+
+def _stopped_watching(interrupt: KeyboardInterrupt) -> None:
+    """Say why the runner stopped while it only watched; exit 129 after SIGHUP. That is no
+    stop asked for (`systemctl reload`, a stray `kill -HUP`, a closed terminal), and exit 0
+    kept a service under `Restart=on-failure` stopped for good, unsaid."""
+    import signal
+
+    from ido.runtime.stopping import Terminated
+
+    by = f" ({interrupt})" if isinstance(interrupt, Terminated) else ""
+    with contextlib.suppress(OSError):  # a closed terminal (SIGHUP) reads it no more
+        typer.echo(f"runner stopped{by}")
+    if isinstance(interrupt, Terminated) and interrupt.signum == signal.SIGHUP:
+        raise typer.Exit(128 + signal.SIGHUP)
 
 
 def _watched_gone(journal: Path) -> str:

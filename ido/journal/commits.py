@@ -142,7 +142,7 @@ class _Committing(_Opened):
 
     def _begin(self) -> None:
         """Take SQLite's write lock (see `patiently`); else a clear error, nothing written."""
-        if not patiently(self._db, "BEGIN IMMEDIATE"):
+        if not patiently(self._db, "BEGIN IMMEDIATE", self.path):
             raise JournalError(
                 f"journal {self.path} is busy: other processes have held its write "
                 f"lock for over {BUSY_SECONDS:g}s; nothing was written (the run can be "

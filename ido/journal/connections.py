@@ -11,6 +11,7 @@ import urllib.parse
 from pathlib import Path
 
 from ido.errors import JournalError
+from ido.lock_waits import told_waiting
 
 BUSY_SECONDS = 120.0
 """How long a write waits for SQLite's write lock held by other processes before it fails."""
@@ -18,12 +19,13 @@ BUSY_STEP_SECONDS = 10.0
 """How long SQLite's busy handler waits at a time (a connection's timeout)."""
 
 
-def patiently(db: sqlite3.Connection, statement: str) -> bool:
+def patiently(db: sqlite3.Connection, statement: str, journal: Path | str) -> bool:
     """Run a statement that takes SQLite's write lock (`BEGIN IMMEDIATE`, `VACUUM`), waiting
     up to `BUSY_SECONDS` while other processes hold it: SQLite's own busy handler gives up
     after `BUSY_STEP_SECONDS` at a time, and can starve one writer among many. False when
-    they held it all along."""
+    they held it all along. A wait past the first step is told once (`told_waiting`)."""
     deadline = time.monotonic() + BUSY_SECONDS
+    told = False
     while True:
         try:
             db.execute(statement)
@@ -33,6 +35,9 @@ def patiently(db: sqlite3.Connection, statement: str) -> bool:
                 raise
             if time.monotonic() >= deadline:
                 return False
+            if not told:
+                told = True
+                told_waiting(journal, BUSY_STEP_SECONDS, BUSY_SECONDS)
 
 
 def _why(error: BaseException) -> str:

@@ -67,7 +67,13 @@ class _Opened:
         failed, `attempt to write a readonly database`, with no word of what to do)."""
         refused = JournalError(f"cannot open journal {self.path}: {error}")
         if not self.path.is_file():
-            raise refused from None
+            if reading or not isinstance(error, OSError):
+                raise refused from None
+            told = (error.strerror or str(error)).lower()  # (not `[Errno 30] …: '.ido'`)
+            raise JournalError(  # a service in a read-only working folder: say what to do
+                f"cannot make journal {self.path} ({told}: {_why(error)}); nothing was "
+                "done: give --journal (or IDO_JOURNAL) a file in a folder ido may write"
+            ) from None
         opened: sqlite3.Connection | None = None
         try:
             self._db = opened = _read_only(self.path)
