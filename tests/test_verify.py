@@ -366,6 +366,22 @@ def test_a_run_stripped_of_its_hashes_is_not_passed_off_as_recorded_before_chain
     assert "recorded after the journal began chaining" in out
 
 
+def test_a_run_with_no_hashes_since_chaining_names_the_first_ido_as_a_cause_too(
+    journal: Path,
+) -> None:
+    """The first ido (journal schema 1) checks no journal's version: it records runs, with
+    no hashes, into a journal a newer ido upgraded. Verify called such a run's hashes
+    removed, and an auditor read tampering into an old ido's run; it names both causes."""
+    victim = run_ids(journal)[0]
+    sql(journal, "UPDATE events SET hash = NULL WHERE run_id = ?", victim)
+    code, out = ido("verify")
+    assert code == 1
+    assert (
+        "their hashes were removed, or an ido of journal schema 1, which writes any journal "
+        "whatever its version, recorded it"
+    ) in " ".join(out.split())
+
+
 def test_an_archive_that_is_not_there_is_an_error_not_a_new_file(
     journal: Path, project: Path
 ) -> None:

@@ -151,7 +151,8 @@ def check(
         return broken(
             links[0],
             "the run's events have no hashes, though it was recorded after the journal "
-            f"began chaining ({chained_since}): their hashes were removed",
+            f"began chaining ({chained_since}): their hashes were removed, or an ido of "
+            "journal schema 1, which writes any journal whatever its version, recorded it",
         )
     if not links and chained_since is not None and str(row.recorded) >= chained_since:
         return Checked(
