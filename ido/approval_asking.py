@@ -206,6 +206,11 @@ def replanned_since(asked: Sequence[Request], given: Given, key: Key, cost: floa
     ]
     if not before:
         return ""
+    if not before[-1].plan:  # (its cost unrecorded too: "plan cost 0.00 then" was untrue)
+        return (
+            "; asked again: the approval given was of a request an ido of journal schema 1 "
+            "recorded, which names no plan, so it cannot be tied to this one"
+        )
     was = before[-1].cost
     costs = (
         f" (plan cost {money(was)} then, {money(cost)} now)" if money(was) != money(cost) else ""

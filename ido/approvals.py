@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from typing import TYPE_CHECKING, Any, TypeVar
 
 from ido.text import listed
@@ -53,8 +54,10 @@ digest of what the rule read (empty in journals from before it was recorded)."""
 
 
 def subject(step: int, capability: str) -> str:
-    """What a request is about, in words: a step's capability, or the plan (step 0)."""
-    return THE_PLAN if step == 0 else capability
+    """What a request is about, in words: a step's capability, or the plan (step 0). A
+    request an ido of journal schema 1 recorded names its capability and no step (read as
+    step 0): it is about that capability, not the plan."""
+    return THE_PLAN if step == 0 and capability == PLAN else capability
 
 
 def key_of(data: Mapping[str, Any]) -> Key:
@@ -140,8 +143,8 @@ def step_words(request: Request) -> str:
     `step 5 charge` (a step of the run, as explain counts them), `plan step 2 charge
     (decision 4)` (a step of the plan decision 4 made, not started yet), or `undo step 1
     with refund` (a compensation of the run's step 1)."""
-    if request.step == 0:
-        return "plan"
+    if request.step == 0:  # (a capability: an ido of journal schema 1 recorded no step)
+        return "plan" if request.capability == PLAN else request.capability
     if request.plan == UNDO_PLAN:
         return f"undo step {request.step} with {request.capability}"
     if request.step_of == "run":
@@ -161,7 +164,7 @@ def answering(found: Mapping[Key, T], key: Key) -> T | None:
 
 def requests(events: Sequence[Event]) -> list[Request]:
     """Every approval request the run recorded, oldest first."""
-    return [_request(e.data) for e in events if e.kind == "approval_required"]
+    return [_request(e.data, e.at) for e in events if e.kind == "approval_required"]
 
 
 def verdicts(events: Sequence[Event]) -> dict[Key, dict[str, Any]]:
@@ -246,7 +249,11 @@ def waiting_of(asked: Sequence[Request], given: Given) -> list[Request]:
     return waiting
 
 
-def _request(data: Mapping[str, Any]) -> Request:
+def _request(data: Mapping[str, Any], at: str) -> Request:
+    """The request an `approval_required` event recorded at `at` holds. One an ido of
+    journal schema 1 recorded says no `since`: it was asked when it was recorded (read as
+    1970, `ido approvals` said it had waited since then)."""
+    since = data.get("since")
     return Request(
         data["rule"],
         data["capability"],
@@ -254,7 +261,7 @@ def _request(data: Mapping[str, Any]) -> Request:
         data["message"],
         data.get("plan", ""),
         float(data.get("cost", 0.0)),
-        float(data.get("since", 0.0)),
+        datetime.fromisoformat(at).timestamp() if since is None else float(since),
         data.get("expires"),
         tuple((str(to), float(seconds)) for to, seconds in data.get("escalate", ())),
         data.get("read", ""),

@@ -264,13 +264,14 @@ def _copy_into(db: sqlite3.Connection, archive: Path, cutoff: Cutoff) -> None:
         "SELECT id, intent, started_at, ended_at, outcome, reason, cost, duration, recorded_at "
         "FROM main.runs WHERE id IN (SELECT id FROM temp.doomed) ORDER BY rowid"
     )
+    # (before the events: the archive's guard refuses those recorded since it chained)
+    db.execute(_CHAINED_LATER, (CHAINED_SINCE,))
     db.execute(
         "INSERT OR IGNORE INTO archive.events(run_id, seq, at, kind, data, hash) "
         "SELECT run_id, seq, at, kind, data, hash FROM main.events "
         "WHERE run_id IN (SELECT id FROM temp.doomed) ORDER BY rowid"
     )
     db.execute(_CATALOGS_COPIED)
-    db.execute(_CHAINED_LATER, (CHAINED_SINCE,))
     db.execute("COMMIT")
     db.execute("DETACH DATABASE archive")
 

@@ -465,6 +465,7 @@ def test_a_scenario_run_kept_before_schema_4_counts_as_recorded_when_upgraded(
     journal = tmp_path / "ido.db"
     kept = keep_scenario(journal, "2026-12-01T10:00:00.000+00:00")
     with sqlite3.connect(journal) as db:  # as schema 3 held it
+        db.execute("DROP TRIGGER events_chained")
         db.execute("DROP INDEX runs_recorded")
         db.execute("ALTER TABLE runs DROP COLUMN recorded_at")
         db.execute("UPDATE meta SET value = '3' WHERE key = 'schema_version'")

@@ -204,7 +204,8 @@ def test_a_list_of_heads_not_as_printed_is_refused_naming_its_line(
 
 
 def _as_before_chaining(journal: Path) -> None:
-    """The journal as an ido before schema 5 left it: no hash column."""
+    """The journal as an ido before schema 5 left it: no hash column (nor the guard)."""
+    sql(journal, "DROP TRIGGER IF EXISTS events_chained")
     sql(journal, "ALTER TABLE events DROP COLUMN hash")
     sql(journal, "UPDATE meta SET value = '4' WHERE key = 'schema_version'")
     sql(journal, "DELETE FROM meta WHERE key = 'chained_since'")
@@ -364,6 +365,72 @@ def test_a_run_stripped_of_its_hashes_is_not_passed_off_as_recorded_before_chain
     assert code == 1
     assert f"broken: run {victim}, event 1 (run_started at " in out
     assert "recorded after the journal began chaining" in out
+
+
+def test_a_run_with_no_hashes_since_chaining_names_the_first_ido_as_a_cause_too(
+    journal: Path,
+) -> None:
+    """The first ido (journal schema 1) checks no journal's version: it records runs, with
+    no hashes, into a journal a newer ido upgraded. Verify called such a run's hashes
+    removed, and an auditor read tampering into an old ido's run; it names both causes."""
+    victim = run_ids(journal)[0]
+    sql(journal, "UPDATE events SET hash = NULL WHERE run_id = ?", victim)
+    code, out = ido("verify")
+    assert code == 1
+    assert (
+        "their hashes were removed, or an older ido recorded it (the first, which writes any "
+        "journal whatever its version, or one that had it open as it was upgraded)"
+    ) in " ".join(out.split())
+
+
+def test_an_older_ido_that_had_the_journal_open_may_not_record_a_run_after_the_upgrade(
+    journal: Path,
+) -> None:
+    """An ido of schema 4 opened the journal (a runner, `ido run A B`) before a newer ido
+    upgraded it, and went on recording runs with no hashes: verify then called them
+    stripped of their hashes. The journal now refuses such a run's first event, saying
+    why; a run that older ido began before the upgrade may still finish."""
+    before = run_ids(journal)[0]
+    _as_before_chaining(journal)
+    assert ido("run", "ship-order")[0] == 0  # the newer ido upgrades the journal
+    now = datetime.now(UTC).isoformat(timespec="milliseconds")
+    with pytest.raises(sqlite3.IntegrityError, match="an ido older than the schema of this"):
+        sql(journal, "INSERT INTO runs(id, intent, started_at) VALUES ('r-old', 'x', ?)", now)
+        sql(
+            journal,
+            "INSERT INTO events(run_id, seq, at, kind, data) VALUES ('r-old', 1, ?, 'run_started', '{}')",
+            now,
+        )
+    seq = len(kinds(journal, before)) + 1
+    sql(
+        journal,
+        "INSERT INTO events(run_id, seq, at, kind, data) VALUES (?, ?, ?, 'note', '{}')",
+        before,
+        seq,
+        now,
+    )
+    sql(journal, "DELETE FROM runs WHERE id = 'r-old'")
+    code, out = ido("verify")
+    assert code == 0, out
+
+
+def test_a_journal_made_before_the_guard_gets_it_when_next_written_not_read(
+    journal: Path,
+) -> None:
+    """A journal of schema 6 made before the guard gets it at the next command that
+    writes; one that only reads writes nothing."""
+    sql(journal, "DROP TRIGGER IF EXISTS events_chained")
+    assert ido("runs")[0] == 0
+
+    def guarded() -> bool:
+        db = sqlite3.connect(journal)
+        found = db.execute("SELECT 1 FROM sqlite_master WHERE name = 'events_chained'").fetchall()
+        db.close()
+        return bool(found)
+
+    assert not guarded()
+    assert ido("run", "ship-order")[0] == 0
+    assert guarded()
 
 
 def test_an_archive_that_is_not_there_is_an_error_not_a_new_file(
@@ -612,6 +679,7 @@ def test_a_kept_scenario_run_of_a_schema_3_journal_reads_as_recorded_before_chai
     monkeypatch.chdir(Path(__file__).resolve().parent.parent)  # the demo catalog
     journal = tmp_path / "j.db"
     ido("scenario", "run", "scenarios/stripe-outage.yaml", "--quiet", "--journal", str(journal))
+    sql(journal, "DROP TRIGGER events_chained")
     sql(journal, "DROP INDEX runs_recorded")
     sql(journal, "ALTER TABLE runs DROP COLUMN recorded_at")
     _as_before_chaining(journal)

@@ -136,7 +136,8 @@ def approvals(
         notes = [
             *([f"owner {r.owner}"] if r.owner else []),
             *([so_far] if so_far else []),
-            f"{priced} {money(r.cost)}",
+            # (an ido of journal schema 1 recorded neither the plan nor its cost: not 0.00)
+            f"{priced} {money(r.cost)}" if r.plan else f"{priced} not recorded",
             f"since {when(r.since)}",
         ]
         to, until = r.stage(now)

@@ -151,7 +151,9 @@ def check(
         return broken(
             links[0],
             "the run's events have no hashes, though it was recorded after the journal "
-            f"began chaining ({chained_since}): their hashes were removed",
+            f"began chaining ({chained_since}): their hashes were removed, or an older ido "
+            "recorded it (the first, which writes any journal whatever its version, or one "
+            "that had it open as it was upgraded), before the journal refused such runs",
         )
     if not links and chained_since is not None and str(row.recorded) >= chained_since:
         return Checked(

@@ -13,7 +13,7 @@ from typing import TYPE_CHECKING, Any
 from ido.errors import JournalError, NotFoundError
 from ido.journal.connections import _connect, _read_only, _why, identity, make_private
 from ido.journal.records import stamp
-from ido.journal.schema import _SCHEMA, _TABLES, CHAINED_SINCE, SCHEMA_VERSION
+from ido.journal.schema import _GUARD, _SCHEMA, _TABLES, CHAINED_SINCE, SCHEMA_VERSION
 from ido.text import some
 
 if TYPE_CHECKING:
@@ -113,11 +113,14 @@ class _Opened:
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=FULL")
                 if version == SCHEMA_VERSION:
+                    if not reading:
+                        self._guard()
                     return True  # up to date: opening writes nothing (`ido runs` only reads)
                 now = time.time()
                 self._add_recorded_at(stamp(now - 0.001))  # before chaining began (verify)
                 self._add_hash()
                 self._db.executescript(_SCHEMA)
+                self._guard()
                 self._mark_set_up(stamp(now))
                 return True
             except sqlite3.OperationalError as exc:
@@ -125,6 +128,15 @@ class _Opened:
                     raise
                 time.sleep(0.05)
         return True  # (not reached: the last attempt raises)
+
+    def _guard(self) -> None:
+        """Make `_GUARD` unless the journal has it (made or upgraded by an ido before it):
+        a journal that has it is not written."""
+        made = self._db.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'trigger' AND name = 'events_chained'"
+        ).fetchone()
+        if made is None:
+            self._db.execute(_GUARD)
 
     def _mark_set_up(self, now: str) -> None:
         """Write when the journal began chaining (`now`, unless it had) and its schema

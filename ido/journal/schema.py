@@ -52,6 +52,27 @@ its text, which `run_started` names (`ido.journal.catalogs`)."""
 CHAINED_SINCE = "chained_since"
 """The `meta` key holding when the journal began chaining its events (made, or upgraded
 to schema 5): the events before it have no hash (`ido.journal.chain`)."""
+UNCHAINED_REFUSED = (
+    "an ido older than the schema of this journal may not record runs in it: it was upgraded "
+    "by a newer ido, which chains every event (ido verify); stop the older ido and use "
+    "the newer one"
+)
+"""What SQLite answers an older ido that records a run in a journal upgraded while it
+was running, or the first ido, which writes any journal whatever its version."""
+assert "'" not in UNCHAINED_REFUSED  # (a quoted string of `_GUARD`)
+_GUARD = f"""
+CREATE TRIGGER IF NOT EXISTS events_chained BEFORE INSERT ON events
+WHEN NEW.hash IS NULL AND EXISTS (
+    SELECT 1 FROM runs r, meta m WHERE r.id = NEW.run_id AND m.key = '{CHAINED_SINCE}'
+    AND COALESCE(r.recorded_at, r.started_at) >= m.value)
+BEGIN SELECT RAISE(ABORT, '{UNCHAINED_REFUSED}'); END
+"""  # noqa: S608 (built of the constants above)
+"""Refuses an event with no hash of a run recorded since the journal began chaining: what
+`ido verify` would call a run stripped of its hashes. No ido of schema 5 or newer writes
+one; an older ido that opened the journal before a newer one upgraded it did, as does
+the first ido (schema 1), which checks no version, and verify then read tampering into
+their runs. Such a run is now refused at its first event, in the commit that would have
+begun it; a run such an ido began before the upgrade goes on as recorded before chaining."""
 PRUNES = "prunes"
 """The `meta` key counting prunes: reclaiming their space (VACUUM) may number the events
 afresh, so a mark of the newest event seen (`approvals_since`) holds only until the next

@@ -826,6 +826,7 @@ def as_schema_1(path: Path) -> None:
         path,
         "DROP TABLE health",
         "DROP TABLE llm_cache",
+        "DROP TRIGGER events_chained",
         "DROP INDEX runs_recorded",
         "ALTER TABLE runs DROP COLUMN recorded_at",
         "UPDATE meta SET value='1' WHERE key='schema_version'",
