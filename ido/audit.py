@@ -28,6 +28,7 @@ from ido.journal.records import Event, RunRow, epoch, llm_cost, made_calls, scen
 from ido.model import format_wait
 from ido.planner.denials import SECRET_RULE, UNBOUND
 from ido.policy import UNEVALUATED
+from ido.run_ends import found_no_plan
 from ido.run_words import outcome_word
 from ido.text import money, printable
 
@@ -77,6 +78,7 @@ def audit(
     checks: list[dict[str, Any]] = []  # approved plans checked on resuming
     ruled_by: list[dict[str, Any]] = []  # the decisions where `rule` fired
     decisions = 0
+    no_plan = 0  # of the failed runs, those that found no plan before any step (exit 4)
     simulated = 0
     at: list[RunRow] = []  # the run being gone through, for a malformed event's error
     try:
@@ -91,6 +93,7 @@ def audit(
                 ruled_by += fired
             alive = running is not None and running(row, events)
             outcomes[outcome_word(row.outcome, alive)] += 1
+            no_plan += row.outcome == "failed" and found_no_plan(events)
             spend_intent[row.intent] += row.cost
             asked: dict[Key, tuple[float, Request]] = {}
             for i, event in enumerate(events):
@@ -179,6 +182,7 @@ def audit(
         "runs": sum(outcomes.values()),
         "simulated_runs_left_out": simulated,
         "outcomes": dict(sorted(outcomes.items())),
+        "no_plan": no_plan,
         "decisions": decisions,
         "denials": {
             rule: {
@@ -288,7 +292,10 @@ def render(report: dict[str, Any], fmt: str) -> str:
         simulated = report["simulated_runs_left_out"]
         lines.append(f"({simulated:,} simulated run(s) of scenarios left out)")
     lines += ["", head("Runs by outcome")]
-    lines += [item(f"{k}: {v:,}") for k, v in report["outcomes"].items()] or [item("none")]
+    lines += [
+        item(f"{k}: {v:,}" + (_no_plan(report) if k == "failed" else ""))
+        for k, v in report["outcomes"].items()
+    ] or [item("none")]
     lines += ["", head("Denials by rule")]
     lines += [
         item(
@@ -478,6 +485,14 @@ def _provider(events: Sequence[Event], step: int) -> str:
         (e.data for e in events if e.kind == "action_started" and e.data["step"] == step), {}
     )
     return str(started.get("provider", "?"))
+
+
+def _no_plan(report: Mapping[str, Any]) -> str:
+    """How many of the failed runs found no plan before they did anything (`ido runs
+    --outcome no-plan`), said beside their count: `failed: 5 (2 of them no-plan)`. A report
+    of an older ido, without the count, says nothing."""
+    count = report.get("no_plan") or 0
+    return f" ({count:,} of them no-plan)" if count else ""
 
 
 def _owned(rule: str, owner: str | None) -> str:

@@ -12,7 +12,9 @@ from ido.approvers import people_needed
 from ido.explain_calls import failed_spend, model_spend, model_use
 from ido.explain_decisions import decision_parts
 from ido.explain_policies import mark_policy_changes
+from ido.explain_rejected import owned_rejections
 from ido.journal.records import Event, RunRow
+from ido.run_ends import found_no_plan
 from ido.run_words import format_duration, format_wait, outcome_word
 from ido.text import money, printable
 
@@ -192,10 +194,14 @@ def run_view(run: RunRow, events: Sequence[Event], running: bool = False) -> dic
         unfinished = {**action, "ok": None, **({"running": True} if live else {})}
         _decision(decisions, action["decision"])["actions"].append(unfinished)
     mark_policy_changes(decisions)
+    for d in decisions:  # whom to ask of a rule that ruled a capability out
+        if d.get("policy_owners") and isinstance(d.get("result"), dict):
+            d["result"] = owned_rejections(d["result"], d["policy_owners"])
     used = model_use(decisions)
     shown = {
         **run.to_json(),
         "running": live,
+        "no_plan": run.outcome == "failed" and found_no_plan(events),
         # as `ido runs --format json` lists them
         "llm_cost": used["cost"] if used["calls"] else 0.0,
         "llm_tokens": used["input"] + used["output"] if used["calls"] else 0,

@@ -31,11 +31,35 @@ NAMES_SHOWN = 3
 
 
 def rejection_line(rejection: Mapping[str, Any]) -> str:
-    """`pay-us: denied by residency/pii-stays-in-eu: PII …`, as a decision lists it."""
+    """`pay-us: denied by residency/pii-stays-in-eu: PII …`, as a decision lists it; the
+    rule's owner beside it when the explanation named one (`owned_rejections`)."""
     words = REASON_WORDS.get(rejection["reason"], rejection["reason"])
-    if rejection.get("rule"):
-        return f"{rejection['capability']}: {words} {rejection['rule']}: {rejection['detail']}"
+    rule = _rule_of(rejection)
+    if rule:
+        return f"{rejection['capability']}: {words} {rule}: {rejection['detail']}"
     return f"{rejection['capability']}: {words}: {rejection['detail']}"
+
+
+def owned_rejections(result: Mapping[str, Any], owners: Mapping[str, str]) -> dict[str, Any]:
+    """A decision's `result` with the owner of each rejection's rule beside it (`owner`),
+    where its policy names one (`owners`: the decision's `policy_owners`): whom an on-call
+    reader asks of a capability a rule ruled out. A rejection of no rule, an intent's own
+    rule, or a policy without an owner is left as recorded."""
+    rejections = result.get("rejections")
+    if not owners or not rejections:
+        return dict(result)
+    marked = []
+    for r in rejections:
+        owner = owners.get(str(r.get("rule") or "").partition("/")[0])
+        marked.append({**r, "owner": owner} if owner is not None else r)
+    return {**result, "rejections": marked}
+
+
+def _rule_of(rejection: Mapping[str, Any]) -> str | None:
+    """A rejection's rule as a line names it: `residency/pii (owner compliance)`."""
+    rule = rejection.get("rule")
+    owner = rejection.get("owner")
+    return f"{rule} (owner {owner})" if rule and owner else rule
 
 
 OWN_REASONS = "each for a reason of its own"
@@ -91,7 +115,9 @@ def rejected_lines(
     each, or past `GROUP_PAST`, a line per group (`rejection_groups`). A grouped line names
     its first capabilities and counts the rest (`every_name`: names them all, as a page
     searched in a browser needs); the last line says how to ask of any one (`run`)."""
-    useful = [r for r in rejections if r["reason"] != "irrelevant"]
+    useful = [
+        {**r, "rule": _rule_of(r), "owner": None} for r in rejections if r["reason"] != "irrelevant"
+    ]  # (a group of one rule is of one owner: the owner is told with the rule)
     if len(useful) <= GROUP_PAST:
         return [rejection_line(r) for r in useful]
     lines = []

@@ -7,6 +7,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
+NO_PLAN = "no-plan"
+"""How `ido runs` and `ido audit` call a failed run that found no plan before it did
+anything (`--outcome no-plan`); its journal row, JSON `outcome` and `RunReport.outcome`
+stay `failed`, beside `no_plan` / `found_no_plan`."""
+
 
 def found_no_plan(events: Iterable[Any]) -> bool:
     """Whether a run's events end at a decision that found no plan, no step having been

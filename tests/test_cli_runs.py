@@ -181,7 +181,7 @@ def test_a_bad_outcome_is_refused_naming_those_allowed(journal: Path) -> None:
     code, out, err = ido("runs", "--journal", str(journal), "--outcome", "faild")
     assert code == 2, out
     assert "'faild' is not an outcome; did you mean 'failed'?" in err
-    assert "achieved, failed, blocked, shadow, running, interrupted" in err
+    assert "achieved, failed, blocked, shadow, no-plan, running, interrupted" in err
 
 
 def test_no_runs_found_says_what_was_asked(journal: Path) -> None:

@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from ido.cli import app
 from ido.explain_rejected import (
     GROUP_PAST,
+    owned_rejections,
     policy_lines,
     rejected_lines,
     rejection_groups,
@@ -71,6 +72,23 @@ def test_many_rejections_for_one_reason_are_one_line_counting_every_capability()
     assert counted(lines[:-1]) == 70  # the one not needed for the goal is not listed, as before
     assert lines[-1] == "why any one of the 70 was rejected: ido explain r20261207-1 --why-not NAME"
     assert rejected_lines(said)[-1].endswith(": --format json lists each")  # `ido plan`: no run
+
+
+def test_a_grouped_line_of_a_rule_names_its_policy_s_owner() -> None:
+    """The owner of the policy whose rule denied 30 capabilities is named on their one line,
+    as on a line of one; a rejection of no rule names none."""
+    result = {"rejections": [denied(f"bad-{i}") for i in range(30)] + [unreachable("k0")]}
+    marked = owned_rejections(result, {"gate": "security"})["rejections"]
+    lines = rejected_lines(marked, "r20261207-1")
+    assert lines[0] == (
+        "30 capabilities (bad-0, bad-1, bad-2 and 27 more): denied by gate/no-bad "
+        "(owner security): Bad is off."
+    )
+    assert lines[1] == "k0: unreachable: precondition never holds: state.vault.k0"
+    assert rejected_lines(marked[:1]) == [
+        "bad-0: denied by gate/no-bad (owner security): Bad is off."
+    ]
+    assert owned_rejections(result, {"other": "x"}) == result  # not this policy's owner
 
 
 def test_an_html_page_names_every_capability_a_grouped_line_holds() -> None:

@@ -109,3 +109,16 @@ def test_ido_approvals_intent_and_owner_both_narrow_what_is_listed(owned: Path) 
     code, out = ido("approvals", "--intent", "ship-order", "--owner", "compliance")
     assert code == 0, out
     assert out == "nothing waits for approval of ship-order and of owner compliance\n", out
+
+
+def test_ido_explain_names_the_owner_of_the_rule_that_rejected_a_capability(owned: Path) -> None:
+    """An on-call reader of "rejected:" wants to know whom to ask of the rule that ruled a
+    capability out, in text and in JSON."""
+    assert ido("run", "ship-order")[0] == 3
+    told = ido("explain", "last")[1]
+    assert "pay-us: denied by residency/pii-stays-in-eu (owner compliance): PII" in told, told
+    view = json.loads(ido("explain", "last", "--format", "json")[1])
+    rejections = view["decisions"][0]["result"]["rejections"]
+    denied = [r for r in rejections if r["capability"] == "pay-us"]
+    assert [r.get("owner") for r in denied] == ["compliance"]
+    assert all("owner" not in r for r in rejections if r["capability"] != "pay-us")

@@ -305,9 +305,11 @@ def _mb(size: int) -> str:
     return f"{size / 1e6:.1f} MB"
 
 
-RUN_OUTCOMES = (*EXIT, "running", "interrupted")
-"""The outcomes `ido runs` shows (and `--outcome` takes): the journal's, and for a run not
-ended, `running` (a process here carries it on) or `interrupted` (`outcome_word`)."""
+RUN_OUTCOMES = (*EXIT, "no-plan", "running", "interrupted")
+"""The outcomes `ido runs` shows (and `--outcome` takes): the journal's; `no-plan` for a
+failed run that found no plan before it did anything (exit 4; `--outcome failed` lists it
+too, as its journal row says `failed`); and for a run not ended, `running` (a process here
+carries it on) or `interrupted` (`outcome_word`)."""
 
 
 @_guard
@@ -350,6 +352,7 @@ def runs(
     _check_format(sort, ("newest", "oldest", "cost", "duration"), "--sort")
     from ido.journal.schema import RunsAsked
     from ido.journal.sqlite import SqliteJournal
+    from ido.run_ends import NO_PLAN, found_no_plan
 
     words = tuple(dict.fromkeys(_outcome_word(word) for word in outcome or ()))
     day, start = (None, None) if since is None else _when(since, "--since")
@@ -359,6 +362,7 @@ def runs(
     outcomes = tuple(dict.fromkeys(map(_stored, words)))
     asked = RunsAsked(intents, outcomes, start, end)
     known: set[str] = set()
+    no_plans: set[str] = set()  # of the runs listed, the failed ones that found no plan
     if not _journal_there(journal):
         rows, models, running = [], {}, set()
     else:
@@ -371,17 +375,31 @@ def runs(
                     lives[row.id] = row.outcome is None and _running(row, store.events(row.id))
                 return lives[row.id]
 
-            def told_apart(row: Any) -> bool:
-                """Asked for running runs and not interrupted ones, or the other way round:
-                whether this run not ended is the one asked for (SQL cannot tell)."""
-                return row.outcome is not None or live(row) == ("running" in words)
+            def no_plan(row: Any) -> bool:
+                """Whether this run failed at a decision that found no plan, before any
+                step started (its first step's start and last decision read)."""
+                return row.outcome == "failed" and found_no_plan(store.ending(row.id))
 
             split = ("running" in words) != ("interrupted" in words)
+            narrowed = NO_PLAN in words and "failed" not in words
+
+            def told_apart(row: Any) -> bool:
+                """Whether this run is one asked for where SQL cannot tell: of runs not
+                ended, the running or the interrupted ones only; of failed runs, those
+                that found no plan only (`--outcome no-plan` without `failed`)."""
+                if split and row.outcome is None and live(row) != ("running" in words):
+                    return False
+                return not (narrowed and row.outcome == "failed") or no_plan(row)
+
             rows = store.runs(
-                min(limit, SQLITE_MOST), asked, told_apart if split else None, order=sort
+                min(limit, SQLITE_MOST),
+                asked,
+                told_apart if split or narrowed else None,
+                order=sort,
             )
             models = store.model_use([r.id for r in rows])
             running = {r.id for r in rows if live(r)}
+            no_plans = {r.id for r in rows if no_plan(r)}
             known = store.intents() if intents else known
     for name in intents:
         if name not in known:
@@ -389,7 +407,9 @@ def runs(
     if fmt == "json":
         from ido.cli.run_json import listed_run
 
-        listed = [listed_run(r, models, running=r.id in running) for r in rows]
+        listed = [
+            listed_run(r, models, running=r.id in running, no_plan=r.id in no_plans) for r in rows
+        ]
         typer.echo(json.dumps(listed, indent=2))
         return
     if not rows:
@@ -413,7 +433,7 @@ def runs(
     )
     for r, run_id, name, duration, paid in zip(rows, ids, names, durations, costs, strict=True):
         llm = f"{models[r.id][0]:.4f}" if r.id in models else "-"
-        shown = printable(outcome_word(r.outcome, r.id in running))
+        shown = NO_PLAN if r.id in no_plans else printable(outcome_word(r.outcome, r.id in running))
         # A kept scenario's run started when it was recorded; its duration is virtual time.
         started = r.started_at if r.recorded_at is None else f"{r.recorded_at} (scenario)"
         typer.echo(
@@ -440,6 +460,8 @@ def _outcome_word(word: str) -> str:
 def _stored(word: str) -> str | None:
     """An outcome as the journal writes it: a run not ended (running or interrupted) has
     none."""
+    if word == "no-plan":  # a failed run, told apart by its events (`ido runs`)
+        return "failed"
     return None if word in ("running", "interrupted") else word
 
 

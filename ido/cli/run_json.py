@@ -43,18 +43,32 @@ def json_stdout(fn: F) -> F:
 def print_runs(journal: Path, run_ids: Sequence[str]) -> None:
     """Print a JSON array of the runs `run_ids` of `journal`, in that order."""
     from ido.journal.sqlite import SqliteJournal
+    from ido.run_ends import found_no_plan
 
     with SqliteJournal(journal, reading=True) as store:
         models = store.model_use(list(run_ids))
-        listed = [listed_run(store.run(run_id), models, running=False) for run_id in run_ids]
+        listed = []
+        for run_id in run_ids:
+            row = store.run(run_id)
+            no_plan = row.outcome == "failed" and found_no_plan(store.ending(run_id))
+            listed.append(listed_run(row, models, running=False, no_plan=no_plan))
     typer.echo(json.dumps(listed, indent=2), file=_out[-1] if _out else None)
 
 
-def listed_run(row: Any, models: dict[str, tuple[float, int]], running: bool) -> dict[str, Any]:
+def listed_run(
+    row: Any, models: dict[str, tuple[float, int]], running: bool, no_plan: bool = False
+) -> dict[str, Any]:
     """A run as `ido runs --format json` lists it (and `ido run --format json`): its row,
-    whether it is running, and what its model calls cost (`models`: `model_use`'s)."""
+    whether it is running, whether it failed finding no plan before it did anything
+    (`no_plan`: exit 4), and what its model calls cost (`models`: `model_use`'s)."""
     cost, tokens = models.get(row.id, (0.0, 0))
-    return {**row.to_json(), "running": running, "llm_cost": cost, "llm_tokens": tokens}
+    return {
+        **row.to_json(),
+        "running": running,
+        "no_plan": no_plan,
+        "llm_cost": cost,
+        "llm_tokens": tokens,
+    }
 
 
 def check_json_run(fmt: str, temporal: str | None, processes: int, intents: int) -> None:

@@ -268,6 +268,20 @@ class _Reading(_Committing):
         return [self._event(*r) for r in rows]
 
     @_locked
+    def ending(self, run_id: str) -> list[Event]:
+        """The events that tell whether a run found no plan before it did anything
+        (`ido.run_ends.found_no_plan`), read without the rest: its first step's start, if
+        one started, and its last decision. `ido runs` asks it of each failed run listed."""
+        rows = self._db.execute(
+            "SELECT * FROM (SELECT run_id, seq, at, kind, data FROM events WHERE run_id=? "
+            "AND kind='action_started' ORDER BY seq LIMIT 1) UNION ALL SELECT * FROM ("
+            "SELECT run_id, seq, at, kind, data FROM events WHERE run_id=? AND kind='decided' "
+            "ORDER BY seq DESC LIMIT 1) ORDER BY seq",
+            (run_id, run_id),
+        ).fetchall()
+        return [self._event(r[0], r[1], r[2], r[3], r[4], whole=False) for r in rows]
+
+    @_locked
     def resolve(self, reference: str) -> str:
         """A run id from an id, a unique id prefix, or `last` (the run recorded last: a kept
         scenario run is stamped with its virtual clock, which may lie in the future)."""

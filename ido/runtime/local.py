@@ -22,6 +22,7 @@ from ido.model import Intent
 from ido.planner import Planner, get_planner
 from ido.planning_words import Throttled, telling
 from ido.policy import owners_of, rulebook
+from ido.run_ends import found_no_plan
 from ido.runtime import stopping
 from ido.runtime.compensating import Compensating
 from ido.runtime.core import Listener, Telemetry, new_run_id
@@ -66,6 +67,10 @@ class RunReport:
     reason: str | None
     cost: float
     duration: float
+    found_no_plan: bool = False
+    """A failed run that found no plan before any step started: the intent's constraints
+    and policies admit none, and nothing was performed (`ido run` exits 4 for it, 1 for
+    any other failure; `ido runs` says `no-plan`)."""
 
 
 P = ParamSpec("P")
@@ -353,7 +358,8 @@ class LocalRuntime(Executing, Compensating):
         run.lessons = []
         self._after_commit(len(self._pending) + 1)
         self._pending = []
-        report = RunReport(run.run_id, outcome, reason, run.spent, end - run.started)
+        no_plan = outcome == "failed" and found_no_plan(self.journal.events(run.run_id))
+        report = RunReport(run.run_id, outcome, reason, run.spent, end - run.started, no_plan)
         self._emit(run, "run_finished", report.__dict__)
         return report
 

@@ -1,0 +1,104 @@
+"""A failed run that found no plan before it did anything (exit 4) is told apart from one
+whose steps failed (exit 1) wherever runs are listed or summed up: `ido runs --outcome
+no-plan`, `no_plan` in JSON, `ido audit`, `RunReport.found_no_plan`; `failed` still
+selects both, as the journal's row says."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ido import LocalRuntime, MemoryJournal, load_catalog
+from ido.cli import app
+from ido.journal.sqlite import SqliteJournal
+
+runner = CliRunner()
+
+
+def ido(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+@pytest.fixture
+def three(project: Path, monkeypatch: pytest.MonkeyPatch) -> dict[str, str]:
+    """A journal, made by this ido, of a run that found no plan (`too-cheap`: no plan fits
+    its budget) between one achieved and, newest, one whose every provider failed: their
+    ids by what they are."""
+    intent = project / "intents" / "ship-order.yaml"
+    (project / "intents" / "too-cheap.yaml").write_text(
+        intent.read_text().replace("name: ship-order", "name: too-cheap").replace("5.0", "0.1")
+    )
+    ids = {}
+
+    def last() -> str:
+        with SqliteJournal(project / ".ido" / "ido.db", reading=True) as store:
+            return store.resolve("last")
+
+    assert ido("run", "ship-order")[0] == 0
+    ids["achieved"] = last()
+    assert ido("run", "too-cheap")[0] == 4
+    ids["no-plan"] = last()
+    monkeypatch.setenv("FAKESVC_FAIL", "cheappay,priceypay")
+    assert ido("run", "ship-order")[0] == 1
+    ids["failed"] = last()
+    return ids
+
+
+def listed(*args: str) -> list[dict[str, object]]:
+    code, out = ido("runs", "--format", "json", *args)
+    assert code == 0, out
+    found: list[dict[str, object]] = json.loads(out)
+    return found
+
+
+def test_outcome_no_plan_lists_only_the_runs_that_found_no_plan(three: dict[str, str]) -> None:
+    assert [r["id"] for r in listed("--outcome", "no-plan")] == [three["no-plan"]]
+    code, out = ido("runs", "--outcome", "no-plan")
+    assert code == 0 and three["no-plan"] in out and three["failed"] not in out, out
+
+
+def test_outcome_failed_still_lists_both_kinds_of_failure(three: dict[str, str]) -> None:
+    """What users relied on: `--outcome failed` is every run whose row says failed."""
+    runs = listed("--outcome", "failed")
+    assert [r["id"] for r in runs] == [three["failed"], three["no-plan"]]
+    assert {r["outcome"] for r in runs} == {"failed"}
+    assert [r["no_plan"] for r in runs] == [False, True]
+    for run in runs:  # `ido explain --format json` says it of the run as `ido runs` does
+        view = json.loads(ido("explain", str(run["id"]), "--format", "json")[1])
+        assert view["run"]["no_plan"] == run["no_plan"]
+
+
+def test_the_listing_shows_no_plan_where_it_showed_failed(three: dict[str, str]) -> None:
+    out = ido("runs")[1]
+    words = {line.split()[0]: line.split()[2] for line in out.splitlines()[1:]}
+    assert words == {three["no-plan"]: "no-plan", three["failed"]: "failed",
+                     three["achieved"]: "achieved"}  # fmt: skip
+
+
+def test_no_plan_with_a_limit_counts_the_no_plan_runs(three: dict[str, str]) -> None:
+    """Told apart as the rows are read, so the limit counts those asked for, not the
+    failed runs SQL picks (the newest failed run failed otherwise)."""
+    assert [r["id"] for r in listed("--outcome", "no-plan", "--limit", "1")] == [three["no-plan"]]
+
+
+def test_audit_counts_the_failed_runs_that_found_no_plan(three: dict[str, str]) -> None:
+    report = json.loads(ido("audit", "--format", "json")[1])
+    assert report["outcomes"]["failed"] == 2 and report["no_plan"] == 1, report
+    assert "  failed: 2 (1 of them no-plan)\n" in ido("audit")[1]
+
+
+def test_a_run_report_says_whether_the_run_found_no_plan(project: Path) -> None:
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text().replace("5.0", "0.1"))
+    catalog = load_catalog([project / d for d in ("intents", "capabilities", "policies")])
+    runtime = LocalRuntime(catalog, MemoryJournal(), base=project)
+    report = runtime.run(catalog.intents["ship-order"])
+    assert report.outcome == "failed" and report.found_no_plan, report
+    intent.write_text(intent.read_text().replace("0.1", "5.0"))
+    catalog = load_catalog([project / d for d in ("intents", "capabilities", "policies")])
+    runtime = LocalRuntime(catalog, MemoryJournal(), base=project)
+    assert not runtime.run(catalog.intents["ship-order"]).found_no_plan
