@@ -119,8 +119,9 @@ class Stubborn:
         return mask
 
     def applicable(self, state: State, found: Sequence[int]) -> list[int] | None:
-        """Of the actions `found` to apply in `state`, those of a strong stubborn set; None
-        where the goal holds or no goal value is lacking (nothing to prune)."""
+        """Of the actions `found` to apply in `state`, those of a strong stubborn set (all of
+        them as soon as the set holds them all: it is not worked out further); None where
+        the goal holds (nothing to prune)."""
         goal = self.goal
         if goal is None:
             return None
@@ -136,6 +137,8 @@ class Stubborn:
         stubborn = 0
         while todo:
             stubborn |= todo
+            if not here & ~stubborn:
+                return list(found)  # every action that applies is in: nothing left out
             more = 0
             for a in ones(todo):
                 if here >> a & 1:
