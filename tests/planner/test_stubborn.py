@@ -4,6 +4,7 @@ fewer states, the same optimal cost and steps."""
 from __future__ import annotations
 
 import random
+from dataclasses import replace
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from ido.planner.astar import AStarSearch
 from ido.planner.grounding import ground
 from ido.planner.simulate import check_plan
 from ido.planner.solving import Question
-from ido.planner.types import SEARCH_STATES, Action, Task
+from ido.planner.types import SEARCH_STATES, Action, Limits, Task
 from ido.state import close_world
 from tests.planner.test_property import random_task
 from tests.planner.test_symmetry import gripper
@@ -130,3 +131,12 @@ def test_the_sets_stay_where_they_pay(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr(astar, "PRUNE_CHECK", 3)
     _, search = searched(rovers(6), prune=True)
     assert search.stubborn is not None and search.expanded > 3
+
+
+def test_a_search_under_a_deadline_keeps_every_order() -> None:
+    """Reordering steps can change when the last one ends: under a deadline the search
+    works out no sets, and follows every action that applies."""
+    t = replace(rovers(3), limits=Limits(deadline=10.0))
+    found, search = searched(t, prune=True)
+    assert search.stubborn is None and search.timed
+    assert found == (6.0, 6)
