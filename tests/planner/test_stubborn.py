@@ -1,0 +1,142 @@
+"""Strong stubborn sets (`ido.planner.stubborn`) and the search's paths left out by them:
+fewer states, the same optimal cost and steps."""
+
+from __future__ import annotations
+
+import random
+from dataclasses import replace
+from pathlib import Path
+
+import pytest
+
+from ido.planner import astar
+from ido.planner.astar import AStarSearch
+from ido.planner.grounding import ground
+from ido.planner.simulate import check_plan
+from ido.planner.solving import Question
+from ido.planner.types import SEARCH_STATES, Action, Limits, Task
+from ido.state import close_world
+from tests.planner.test_property import random_task
+from tests.planner.test_symmetry import gripper
+
+
+def searched(t: Task, prune: bool) -> tuple[tuple[float, int] | None, AStarSearch]:
+    """The optimal plan's metric and steps by the search, with stubborn sets or without,
+    and the search; the plan is checked step by step."""
+    g = ground(t)
+    search = AStarSearch(Question(t, g, min(t.max_steps, g.horizon)))
+    if not prune:
+        search.stubborn = None
+    found = search.run(SEARCH_STATES, SEARCH_STATES * 200)
+    if found is None or found.plan is None:
+        return None, search
+    plan = found.plan
+    assert check_plan(t, plan) == []
+    score = round(sum(step.score for step in plan.steps), 6)
+    return (score, len(plan.steps)), search
+
+
+def rovers(count: int) -> Task:
+    """`count` rovers, each to drive to its site, then sample there: every rover's steps
+    are independent of the others'."""
+    actions = []
+    for i in range(count):
+        actions.append(Action(f"drive{i}", "p", 1.0, 1.0, 1.0, (), ((f"x.at{i}", True),)))
+        actions.append(
+            Action(f"sample{i}", "p", 1.0, 1.0, 1.0, (f"state.x.at{i}",), ((f"x.got{i}", True),))
+        )
+    facts = [f"x.{name}{i}" for i in range(count) for name in ("at", "got")]
+    goal = tuple(f"state.x.got{i}" for i in range(count))
+    return Task(close_world({}, facts), goal, tuple(actions), max_steps=2 * count)
+
+
+def test_independent_steps_are_followed_in_one_order() -> None:
+    """Six rovers' twelve steps: without the sets the search reaches a state per subset of
+    steps done (43); with them, the rovers one after the other."""
+    with_sets, pruned = searched(rovers(6), prune=True)
+    without, full = searched(rovers(6), prune=False)
+    assert with_sets == without == (12.0, 12)
+    assert len(pruned.states) <= 13
+    assert len(full.states) > 30
+    assert pruned.pruned > 0
+
+
+def test_stubborn_sets_keep_the_optimal_cost_and_steps() -> None:
+    """Random layered problems (delete effects, several-valued facts, conjunctions, limits
+    on the sums): the search with the sets finds a plan exactly when the search without
+    them does, of the same metric and the same steps, and the sets leave out steps."""
+    left_out = 0
+    for seed in range(60):
+        t = random_task(seed, small=seed % 2 == 0)
+        found, search = searched(t, prune=True)
+        assert found == searched(t, prune=False)[0], seed
+        left_out += search.pruned
+    assert left_out > 0
+
+
+def either_task(seed: int) -> Task:
+    """Random problems whose conditions are disjunctions (conditions of several rows) of
+    facts that steps set and clear."""
+    rng = random.Random(seed)
+    facts = [f"x.f{i}" for i in range(rng.randint(3, 5))]
+    actions = []
+    for k in range(rng.randint(4, 8)):
+        picked = rng.sample(facts, rng.randint(1, 2))
+        literals = [f"{'' if rng.random() < 0.7 else '!'}state.{f}" for f in picked]
+        requires = (" || ".join(literals),) if rng.random() < 0.6 else tuple(literals)
+        if rng.random() < 0.3:
+            requires = ()
+        effects = {rng.choice(facts): True}
+        if rng.random() < 0.5:
+            effects[rng.choice(facts)] = False
+        cost = float(rng.randint(1, 3))
+        actions.append(Action(f"a{k}", "p", cost, 1.0, 1.0, requires, tuple(effects.items())))
+    wanted = rng.sample(facts, rng.randint(1, 3))
+    goal = [f"state.{f}" for f in wanted]
+    if rng.random() < 0.4:
+        goal = [" || ".join(goal), f"state.{rng.choice(facts)}"]
+    given = {f: rng.random() < 0.3 for f in facts}
+    return Task(close_world(given, facts), tuple(goal), tuple(actions), max_steps=8)
+
+
+def test_stubborn_sets_keep_the_optimum_under_disjunctive_conditions() -> None:
+    """A condition of several rows counts as needing any of its fluents: the same plans'
+    metric and steps as without the sets, which leave out steps."""
+    left_out = 0
+    for seed in range(150):
+        t = either_task(seed)
+        found, search = searched(t, prune=True)
+        assert found == searched(t, prune=False)[0], seed
+        left_out += search.pruned
+    assert left_out > 0
+
+
+def test_the_sets_are_dropped_where_they_leave_out_too_little(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Gripper's steps all touch the robot or a gripper: the sets leave out few of them,
+    and after `PRUNE_CHECK` expansions the search stops working them out; the plan is the
+    same."""
+    monkeypatch.setattr(astar, "PRUNE_CHECK", 20)
+    monkeypatch.setattr(astar, "REORDER_AFTER", 10**9)
+    t = gripper(tmp_path, 4)
+    found, search = searched(t, prune=True)
+    assert search.stubborn is None and search.expanded > 20
+    assert found == searched(t, prune=False)[0]
+
+
+def test_the_sets_stay_where_they_pay(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Where they leave out more than `PRUNE_LEAST` of the steps, they are kept past the
+    check."""
+    monkeypatch.setattr(astar, "PRUNE_CHECK", 3)
+    _, search = searched(rovers(6), prune=True)
+    assert search.stubborn is not None and search.expanded > 3
+
+
+def test_a_search_under_a_deadline_keeps_every_order() -> None:
+    """Reordering steps can change when the last one ends: under a deadline the search
+    works out no sets, and follows every action that applies."""
+    t = replace(rovers(3), limits=Limits(deadline=10.0))
+    found, search = searched(t, prune=True)
+    assert search.stubborn is None and search.timed
+    assert found == (6.0, 6)
