@@ -64,8 +64,14 @@ def _bindings(
                 if last:  # (not one generator more per binding for the last parameter)
                     yield binding
                 else:
-                    yield from walk(i + 1, stop, binding)
+                    yield from deeper[0](i + 1, stop, binding)
         binding.pop(name, None)
+
+    # `walk` reaches itself through `deeper`, emptied as the bindings end: through its own
+    # name, the closure was a cycle that kept each call's candidates, lookups and indexes
+    # (every round's atoms) until the cycle collector ran, which then had to walk and free
+    # them (1,402 objects of zenotravel p01's grounding).
+    deeper = [walk]
 
     def witnessed(binding: dict[str, str]) -> bool:
         for start, stop in spans:
@@ -76,13 +82,16 @@ def _bindings(
                 return False
         return True
 
-    if not names:
-        if all(_static_holds(lit, {}, atoms) for lit, atoms in checks[0]):
-            yield {}
-        return
-    for binding in walk(0, bound, {}):
-        if not spans or witnessed(binding):
-            yield dict(binding)
+    try:
+        if not names:
+            if all(_static_holds(lit, {}, atoms) for lit, atoms in checks[0]):
+                yield {}
+            return
+        for binding in walk(0, bound, {}):
+            if not spans or witnessed(binding):
+                yield dict(binding)
+    finally:
+        deeper.clear()
 
 
 Shape = tuple[

@@ -16,7 +16,9 @@ a watching thread collects each `HOLD_MOST` seconds the collector stays held off
 
 from __future__ import annotations
 
+import _thread
 import gc
+import os
 import threading
 import time
 from collections.abc import Iterator
@@ -35,7 +37,9 @@ class _Hold:
 
     def __init__(self) -> None:
         self.lock = threading.Lock()
-        self.watcher: threading.Thread | None = None
+        self.watching: int | None = None
+        """The process whose watching thread runs (`_watch`): none yet, or a forked child's
+        parent, whose threads the child does not have."""
         self.count = 0
         self.was_enabled = False
         self.since = 0.0
@@ -71,9 +75,14 @@ def held_off() -> Iterator[None]:
             _hold.was_enabled = gc.isenabled()
             _hold.since = time.monotonic()
             gc.disable()
-            if _hold.watcher is None or not _hold.watcher.is_alive():  # (gone after a fork)
-                _hold.watcher = threading.Thread(target=_watch, name="ido-collector", daemon=True)
-                _hold.watcher.start()
+            if _hold.watching != os.getpid():
+                # Not `threading.Thread`, whose `start` waits until the thread runs: the
+                # first block of a process, a small problem's planning of a few
+                # milliseconds, waited 4-18 ms on a busy machine for a thread it needs only
+                # after `HOLD_MOST` seconds. (Like a daemon thread, it does not keep the
+                # interpreter from exiting.)
+                _hold.watching = os.getpid()
+                _thread.start_new_thread(_watch, ())
         _hold.count += 1
     try:
         yield

@@ -86,3 +86,19 @@ def test_the_collector_is_on_again_after_a_problem_is_refused(tmp_path: Path) ->
     with pytest.raises(PddlError):
         build()
     assert gc.isenabled()
+
+
+def test_a_problem_becomes_a_catalog_without_leaving_cycles_to_collect(tmp_path: Path) -> None:
+    """What grounding made and no longer needs is freed as it goes: none of it waits in a
+    cycle for the collector (each parameter search of an action used to: its own closure
+    held it, with the atoms reached so far), which would then have to walk and free it."""
+    grounded(tmp_path, DOMAIN, 6)
+    gc.collect()
+    gc.disable()
+    try:
+        catalog, _, _ = pddl_catalog(tmp_path / "d.pddl", tmp_path / "p.pddl")
+        left = gc.collect()
+    finally:
+        gc.enable()
+    assert left == 0
+    assert len(catalog.capabilities) == 5
