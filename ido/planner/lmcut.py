@@ -62,7 +62,9 @@ class LmCut:
         self.needs = needs = [sorted(set(p)) or [start] for p in pre]
         needs.append([start])  # step n: the start gives what holds at once
         needs.append(sorted(set(goal)) or [start])  # step n + 1: the goal is reached
-        self.writes = writes = [list(e) for e in eff] + [[], [done]]
+        self.writes: list[Sequence[int]] = [list(e) for e in eff]
+        self.writes += [[], [done]]
+        writes = self.writes
         # A cost within ZERO of nothing is nothing from the start: the goal zone counts
         # such a step as free, and one left above 0 could then make a cut that pays
         # nothing, forever.
@@ -77,20 +79,16 @@ class LmCut:
         for a, w in enumerate(writes):
             for fact in w:
                 written_by[fact].append(a)
-        self._init: list[int] = []  # the facts step n writes now (in `written_by` too)
 
     def cuts(self, init: Sequence[int], afresh: bool = False) -> list[Cut] | None:
         """The cuts from the state where the facts `init` hold; None when the goal cannot
         be reached from it even relaxed. After each cut, h^max is lowered in place
         (`_lowered`), or with `afresh` worked out again from nothing."""
         n, start, done, written_by = self.n, self.start, self.done, self.written_by
-        for fact in self._init:
-            written_by[fact].pop()  # step n, appended last
-        self._init = list(init)
-        for fact in self._init:
-            written_by[fact].append(n)
+        # Step n writes `init` for `_hmax` only: `written_by` leaves it out, as `_cut` would
+        # never meet it there (see `_cut`).
         writes = self.writes
-        writes[n] = self._init
+        writes[n] = init
         left = list(self.cost)
         cuts: list[Cut] = []
         needs, used_by = self.needs, self.used_by
@@ -104,7 +102,7 @@ class LmCut:
                 return cuts
             for a in cut:
                 left[a] = 0.0 if left[a] - paid <= ZERO else left[a] - paid
-            cuts.append((paid, tuple(sorted(a for a in cut if a < n))))
+            cuts.append((paid, tuple(sorted(cut))))  # (steps n and n + 1 cost nothing)
             if afresh:
                 value, dearest = _hmax(needs, writes, left, used_by, self.facts + 2, start)
             else:
@@ -202,7 +200,13 @@ def _cut(
     need is reached from the start without passing through the zone. Finding those takes
     a walk over nearly every value, once per cut, where this looks only at the zone's
     writers; the two differ on about a fifth of driverlog p05's cuts, yet its search
-    expands the same 610 states, at half the time."""
+    expands the same 610 states, at half the time.
+
+    No value of the state the cuts are from is in the zone: the goal still costs more than
+    nothing, and a value in the zone costs at least as much as the goal (the free step
+    that brings in a need writes a value no dearer than it), where the state's cost
+    nothing. So the step that gives them (step n) is never met here, and `written_by`
+    leaves it out."""
     zone = {done}
     todo = [done]
     kept: list[int] = []

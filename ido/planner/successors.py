@@ -85,9 +85,16 @@ class Successors:
             self.keyed.setdefault(packing.bit(f, v), []).append(a)
         self.filed = sum(1 << bit for bit in self.keyed)
         """The bits that have actions filed under them."""
-        # Most preconditions are facts alone, one mask: tested inline by `of`, and only
+        # Most preconditions are facts alone, one mask: tested inline by `find`, and only
         # the actions with tables of several rows asked `Check.holds`.
         self.masks = {a: self.tests[a].mask for a in actions}
+        self.masked = {
+            bit: [(a, self.masks[a]) for a in filed] for bit, filed in self.keyed.items()
+        }
+        """`keyed` with each action's mask beside it: tested as they are gathered, so that
+        only the actions that pass are sorted (in depot p03's first 5,000 expansions, a
+        quarter of those gathered)."""
+        self.always_masked = [(a, self.masks[a]) for a in self.always]
         self.rowed = {a: self.tests[a] for a in actions if self.tests[a].rows}
         self.read = 0
         """The bits any precondition reads: two states alike on them allow the same actions."""
@@ -117,11 +124,12 @@ class Successors:
 
     def find(self, state: State) -> list[int]:
         """`of`, worked out."""
-        keyed, masks = self.keyed, self.masks
-        found = [a for bit in ones(state & self.filed) for a in keyed[bit]]
-        found += self.always
+        masked = self.masked
+        found = [
+            a for bit in ones(state & self.filed) for a, mask in masked[bit] if state & mask == mask
+        ]
+        found += [a for a, mask in self.always_masked if state & mask == mask]
         found.sort()
-        found = [a for a in found if state & (mask := masks[a]) == mask]
         rowed = self.rowed
         if not rowed:
             return found

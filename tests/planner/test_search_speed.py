@@ -21,7 +21,7 @@ from ido.planner.collector import held_off
 from ido.planner.grounding import ground
 from ido.planner.paths import steps
 from ido.planner.solving import Question
-from ido.planner.successors import Successors
+from ido.planner.successors import Successors, apply_step
 from ido.planner.types import SEARCH_STATES
 
 
@@ -125,6 +125,37 @@ def test_remembered_successors_are_those_worked_out(seed: int) -> None:
                     frontier.append(after)
         successors.known = None
         assert all(successors.of(s) == successors.find(s) for s in seen)
+
+
+def test_the_actions_found_are_those_whose_preconditions_hold_in_index_order() -> None:
+    """`find` tests each action's mask as it gathers it (`masked`: the actions `keyed`
+    files under each bit, each beside its mask): on every state of a walk from the start it
+    finds the actions whose preconditions hold, tested one by one, in index order, with
+    actions that need nothing and conditions of several rows among them."""
+    tasks = [random_task(seed, small=False) for seed in LARGE_SEEDS[:10]]
+    tasks += [token_task(seed) for seed in LARGE_SEEDS[:10]]
+    tasks += [made_maps_task(k) for k in range(0, 150, 10)]
+    always = rowed = 0
+    for t in tasks:
+        g = ground(t)
+        actions = list(range(len(g.actions)))
+        successors = Successors(g, actions, g.packing)
+        assert successors.masked.keys() == successors.keyed.keys()
+        for bit, filed in successors.keyed.items():
+            assert successors.masked[bit] == [(a, successors.masks[a]) for a in filed]
+        always += len(successors.always)
+        rowed += len(successors.rowed)
+        frontier, seen = [g.packing.start], {g.packing.start}
+        while frontier:
+            state = frontier.pop()
+            found = successors.find(state)
+            assert found == [a for a in actions if successors.tests[a].holds(state)]
+            for a in found:
+                after = apply_step(state, g.packing.step(g.eff[a]))
+                if after not in seen:
+                    seen.add(after)
+                    frontier.append(after)
+    assert always and rowed  # both kinds were asked about
 
 
 def test_states_alike_on_what_preconditions_read_share_a_lookup(

@@ -193,6 +193,27 @@ def test_every_cut_is_a_relaxed_landmark_from_any_state(seed: int) -> None:
                 assert shares <= cost[a] + 1e-9
 
 
+@pytest.mark.parametrize("seed", range(300))
+def test_the_start_is_never_among_the_writers_the_cut_walks(seed: int) -> None:
+    """Asked about state after state, a prepared LM-cut lists only the task's steps and the
+    goal's as writers (`written_by`), and finds the cuts it finds with the start's step
+    among the writers of the state's values, afresh or lowered in place: the state's values
+    cost nothing, the goal zone's more, so the cut's walk never meets them."""
+    pre, eff, cost, facts, goal = _relaxed(seed)
+    rng = random.Random(seed)
+    prepared = LmCut(pre, eff, cost, facts, goal)
+    writers = [list(w) for w in prepared.written_by]
+    assert all(a < len(pre) or a == len(pre) + 1 for w in writers for a in w)
+    for _ in range(5):
+        init = rng.sample(range(facts), rng.randint(0, facts))
+        for afresh in (False, True):
+            reference = LmCut(pre, eff, cost, facts, goal)
+            for fact in init:
+                reference.written_by[fact].append(reference.n)  # the start writes them
+            assert prepared.cuts(init, afresh) == reference.cuts(init, afresh)
+            assert prepared.written_by == writers
+
+
 @pytest.fixture
 def own_cuts_first(monkeypatch: pytest.MonkeyPatch) -> None:
     """Searches that ask for states' own LM-cuts at once (at the first pop), not after
