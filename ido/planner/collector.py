@@ -31,6 +31,11 @@ the watching thread, collects (a full collection: it walks the held blocks' obje
 LOOK_EACH = 1.0
 """Seconds the watching thread sleeps at most between looks at how long the hold lasts."""
 
+_sleep = time.sleep
+"""The watching thread's sleep, taken when ido is imported: code that replaces `time.sleep`
+for a while (a test that forbids real sleeps, a library's virtual clock) would otherwise
+have it called on the watching thread, which then died of what it raised."""
+
 
 class _Hold:
     """How many blocks hold the collector off, and whether it was on before the first."""
@@ -63,7 +68,7 @@ def _watch() -> None:
                 _hold.since = time.monotonic()
         if due:
             gc.collect()
-        time.sleep(min(max(left, 0.01), LOOK_EACH))
+        _sleep(min(max(left, 0.01), LOOK_EACH))
 
 
 @contextmanager
