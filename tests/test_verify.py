@@ -643,6 +643,29 @@ def test_runs_recorded_before_chaining_stay_so_in_an_archive_made_earlier(
     assert f"recorded before chaining (their events have no hashes; nothing to check): {old}" in out
 
 
+def test_a_run_begun_before_chaining_and_written_since_moves_into_an_archive_made_earlier(
+    journal: Path, project: Path
+) -> None:
+    """A run an older ido began (no hashes) that the newer one wrote to after upgrading
+    the journal (an approval, a resume: chained from there) was refused by the archive's
+    guard, its first events recorded after the archive began chaining with no hash, and
+    the prune failed saying an older ido may not record runs in it."""
+    assert ido("prune", "--keep", "1", "--archive", "shared.db")[0] == 0  # made now
+    other = project / "other.db"
+    assert ido("run", "ship-order", "ship-order", "--journal", str(other))[0] == 0
+    _as_before_chaining(other)
+    both = set(run_ids(other))
+    at = datetime.now(UTC).isoformat(timespec="milliseconds")
+    with SqliteJournal(other) as store:  # upgraded, and each run written since: chained on
+        for run_id in both:
+            store.append(run_id, "note", at, {"said": "after the upgrade"})
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+    pruned = ido("prune", "--before", tomorrow, "--journal", str(other), "--archive", "shared.db")
+    assert pruned[0] == 0 and "pruned 1 run" in pruned[1], pruned[1]
+    code, out = ido("verify", "--journal", "shared.db")
+    assert code == 0, out
+
+
 def test_a_run_ending_while_it_is_verified_is_not_reported_broken(
     journal: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
