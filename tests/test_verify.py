@@ -414,6 +414,30 @@ def test_an_older_ido_that_had_the_journal_open_may_not_record_a_run_after_the_u
     assert code == 0, out
 
 
+def test_an_older_ido_may_not_go_on_with_a_run_a_newer_one_has_written_to(
+    journal: Path,
+) -> None:
+    """A run an ido of schema 4 began before the upgrade, that a newer ido then wrote to
+    (an approval given, chained), was still open to the older ido (a runner resuming it):
+    its next event, with no hash after a chained one, read in verify as one whose hash was
+    removed. The journal refuses it; the run reads as before."""
+    before = run_ids(journal)[0]
+    _as_before_chaining(journal)
+    at = datetime.now(UTC).isoformat(timespec="milliseconds")
+    with SqliteJournal(journal) as store:  # the newer ido upgrades it and writes to the run
+        seq = store.append(before, "note", at, {"said": "after the upgrade"})
+    with pytest.raises(sqlite3.IntegrityError, match="an ido older than the schema of this"):
+        sql(
+            journal,
+            "INSERT INTO events(run_id, seq, at, kind, data) VALUES (?, ?, ?, 'note', '{}')",
+            before,
+            seq + 1,
+            at,
+        )
+    code, out = ido("verify")
+    assert code == 0, out
+
+
 def test_a_journal_made_before_the_guard_gets_it_when_next_written_not_read(
     journal: Path,
 ) -> None:
