@@ -438,6 +438,46 @@ def test_an_older_ido_may_not_go_on_with_a_run_a_newer_one_has_written_to(
     assert code == 0, out
 
 
+def test_a_run_an_older_ido_begins_while_the_journal_is_upgraded_may_finish(
+    journal: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The journal's chaining start was the time the upgrade began: a run an ido of schema
+    4 began while the upgrade was under way (its start committed before the upgrade's
+    last commit, the journal's version still 4) read as recorded since chaining, and its
+    next event was refused, the run cut short mid-way. The start is taken in the upgrade's
+    last commit: the run finishes, recorded before chaining."""
+    import ido.journal.opening as opening
+    from ido.journal.records import stamp
+
+    _as_before_chaining(journal)
+    base = int(time.time()) + 60
+    ticks = iter(range(base, base + 100, 10))  # each reading of the clock 10 s on
+    clock = SimpleNamespace(time=lambda: next(ticks), sleep=time.sleep)
+    monkeypatch.setattr(opening, "time", clock)
+    begun = stamp(base + 5)  # after the upgrade began, before it ended
+    add_hash = opening._Opened._add_hash
+
+    def meanwhile_an_older_ido_begins_a_run(self: opening._Opened) -> None:
+        add_hash(self)
+        sql(journal, "INSERT INTO runs(id, intent, started_at) VALUES ('r-old', 'x', ?)", begun)
+        sql(
+            journal,
+            "INSERT INTO events(run_id, seq, at, kind, data) VALUES ('r-old', 1, ?, 'run_started', '{}')",
+            begun,
+        )
+
+    monkeypatch.setattr(opening._Opened, "_add_hash", meanwhile_an_older_ido_begins_a_run)
+    SqliteJournal(journal).close()  # the newer ido upgrades the journal
+    sql(
+        journal,
+        "INSERT INTO events(run_id, seq, at, kind, data) VALUES ('r-old', 2, ?, 'note', '{}')",
+        begun,
+    )
+    code, out = ido("verify")
+    assert code == 0, out
+    assert "recorded before chaining" in out and "r-old" in out
+
+
 def test_a_journal_made_before_the_guard_gets_it_when_next_written_not_read(
     journal: Path,
 ) -> None:
