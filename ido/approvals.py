@@ -132,9 +132,16 @@ class Request:
         names the run's step it undoes ("run")."""
         return "run" if self.rule == UNKNOWN_RULE or self.plan == UNDO_PLAN else "plan"
 
+    @property
+    def recorded_cost(self) -> float | None:
+        """`cost`, less float noise (a plan's summed cost: 1.4100000000000001); None for a
+        request an ido of journal schema 1 recorded, which names no plan and no cost (read
+        as 0.0: not a plan of 0.00)."""
+        return round(self.cost, 6) if self.plan else None
+
     def to_json(self) -> dict[str, Any]:
         escalate = [list(level) for level in self.escalate]
-        cost = round(self.cost, 6)  # a plan's summed cost, less float noise (1.4100000000000001)
+        cost = self.recorded_cost
         return {**self.__dict__, "cost": cost, "escalate": escalate, "step_of": self.step_of}
 
 

@@ -459,13 +459,12 @@ def _asked_for(request: Request | None) -> dict[str, Any]:
     the run), the decision whose plan asked, and that plan's cost (a compensation's: its
     own). An auditor could not tell two approvals of one capability apart, nor for how
     much either was given. None each for a verdict whose request the journal lacks; the
-    cost None for a request an ido of journal schema 1 recorded, which names no plan and
-    no cost (not a plan of 0.00)."""
+    cost None for a request that recorded none (`Request.recorded_cost`)."""
     fields = ("step", "step_of", "decision", "cost")
     if request is None:
         return dict.fromkeys(fields)
     said = request.to_json()  # (its cost as recorded, less float noise)
-    return {field: said[field] if field != "cost" or request.plan else None for field in fields}
+    return {field: said[field] for field in fields}
 
 
 def _asked_words(approval: Mapping[str, Any]) -> str:

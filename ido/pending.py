@@ -67,8 +67,9 @@ class PendingApproval:
     what: str
     """The step in words: `plan`, `plan step 2 charge (decision 4)`, `step 5 charge`."""
     message: str
-    cost: float
-    """The step's cost (the plan's, for the plan as a whole)."""
+    cost: float | None
+    """The step's cost (the plan's, for the plan as a whole); None for a request an ido
+    of journal schema 1 recorded, which names no plan and no cost."""
     since: float
     """When it was asked (epoch seconds)."""
     approvers: int
@@ -117,7 +118,7 @@ def pending_approvals(
                 r.step,
                 step_words(r),
                 r.message,
-                r.cost,
+                r.recorded_cost,
                 r.since,
                 r.approvers,
                 w.approved_by,

@@ -303,12 +303,15 @@ DELETE FROM main.catalogs WHERE digest NOT IN (
 _CHAINED_LATER = """
 UPDATE archive.meta SET value = (SELECT value FROM main.meta WHERE key = ?1)
 WHERE key = ?1 AND value < (SELECT value FROM main.meta WHERE key = ?1)
-AND EXISTS (SELECT 1 FROM temp.doomed d WHERE NOT EXISTS (
-    SELECT 1 FROM main.events e WHERE e.run_id = d.id AND e.hash IS NOT NULL))
+AND EXISTS (SELECT 1 FROM temp.doomed d JOIN main.events e ON e.run_id = d.id
+    WHERE e.hash IS NULL)
 """
 """An archive that began chaining before the journal (made by pruning another one) takes
-the journal's start when runs recorded before it are copied in: else `ido verify` told
-them, recorded since the archive's start with no hash, as stripped of their hashes."""
+the journal's start when events recorded before it are copied in: else `ido verify` told
+a run of them, recorded since the archive's start with no hash, as stripped of its
+hashes, and the archive's guard (`events_chained`) refuses them. Those of a run begun
+before chaining and written since (approved, resumed: chained from there) count too: the
+guard refused its first events, and the prune with them."""
 
 
 def _delete(db: sqlite3.Connection, journal: Path, size: int, cutoff: Cutoff) -> Pruning:

@@ -94,3 +94,18 @@ def test_resume_asks_again_saying_the_old_request_named_no_plan(
     assert code == 3, out
     assert "the approval given was of a request an ido of journal schema 1 recorded" in out
     assert "the plan changed" not in out
+
+
+def test_every_reading_gives_the_cost_it_was_not_told_as_none(
+    old_request: tuple[str, str], project: Path
+) -> None:
+    """`ido audit --format json` said null, but `ido approvals --format json` said 0.0 and
+    `ido.pending_approvals` a cost of 0.0 for the same request: a script reading either
+    took a plan of 0.00 for one whose cost was never recorded."""
+    from ido import pending_approvals
+
+    (listed,) = json.loads(ido("approvals", "--format", "json")[1])
+    assert listed["cost"] is None
+    with SqliteJournal(project / ".ido" / "ido.db", reading=True) as store:
+        (pending,) = pending_approvals(store)
+    assert pending.cost is None

@@ -414,6 +414,70 @@ def test_an_older_ido_that_had_the_journal_open_may_not_record_a_run_after_the_u
     assert code == 0, out
 
 
+def test_an_older_ido_may_not_go_on_with_a_run_a_newer_one_has_written_to(
+    journal: Path,
+) -> None:
+    """A run an ido of schema 4 began before the upgrade, that a newer ido then wrote to
+    (an approval given, chained), was still open to the older ido (a runner resuming it):
+    its next event, with no hash after a chained one, read in verify as one whose hash was
+    removed. The journal refuses it; the run reads as before."""
+    before = run_ids(journal)[0]
+    _as_before_chaining(journal)
+    at = datetime.now(UTC).isoformat(timespec="milliseconds")
+    with SqliteJournal(journal) as store:  # the newer ido upgrades it and writes to the run
+        seq = store.append(before, "note", at, {"said": "after the upgrade"})
+    with pytest.raises(sqlite3.IntegrityError, match="an ido older than the schema of this"):
+        sql(
+            journal,
+            "INSERT INTO events(run_id, seq, at, kind, data) VALUES (?, ?, ?, 'note', '{}')",
+            before,
+            seq + 1,
+            at,
+        )
+    code, out = ido("verify")
+    assert code == 0, out
+
+
+def test_a_run_an_older_ido_begins_while_the_journal_is_upgraded_may_finish(
+    journal: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The journal's chaining start was the time the upgrade began: a run an ido of schema
+    4 began while the upgrade was under way (its start committed before the upgrade's
+    last commit, the journal's version still 4) read as recorded since chaining, and its
+    next event was refused, the run cut short mid-way. The start is taken in the upgrade's
+    last commit: the run finishes, recorded before chaining."""
+    import ido.journal.opening as opening
+    from ido.journal.records import stamp
+
+    _as_before_chaining(journal)
+    base = int(time.time()) + 60
+    ticks = iter(range(base, base + 100, 10))  # each reading of the clock 10 s on
+    clock = SimpleNamespace(time=lambda: next(ticks), sleep=time.sleep)
+    monkeypatch.setattr(opening, "time", clock)
+    begun = stamp(base + 5)  # after the upgrade began, before it ended
+    add_hash = opening._Opened._add_hash
+
+    def meanwhile_an_older_ido_begins_a_run(self: opening._Opened) -> None:
+        add_hash(self)
+        sql(journal, "INSERT INTO runs(id, intent, started_at) VALUES ('r-old', 'x', ?)", begun)
+        sql(
+            journal,
+            "INSERT INTO events(run_id, seq, at, kind, data) VALUES ('r-old', 1, ?, 'run_started', '{}')",
+            begun,
+        )
+
+    monkeypatch.setattr(opening._Opened, "_add_hash", meanwhile_an_older_ido_begins_a_run)
+    SqliteJournal(journal).close()  # the newer ido upgrades the journal
+    sql(
+        journal,
+        "INSERT INTO events(run_id, seq, at, kind, data) VALUES ('r-old', 2, ?, 'note', '{}')",
+        begun,
+    )
+    code, out = ido("verify")
+    assert code == 0, out
+    assert "recorded before chaining" in out and "r-old" in out
+
+
 def test_a_journal_made_before_the_guard_gets_it_when_next_written_not_read(
     journal: Path,
 ) -> None:
@@ -641,6 +705,29 @@ def test_runs_recorded_before_chaining_stay_so_in_an_archive_made_earlier(
     code, out = ido("verify", "--journal", "shared.db")
     assert code == 0, out
     assert f"recorded before chaining (their events have no hashes; nothing to check): {old}" in out
+
+
+def test_a_run_begun_before_chaining_and_written_since_moves_into_an_archive_made_earlier(
+    journal: Path, project: Path
+) -> None:
+    """A run an older ido began (no hashes) that the newer one wrote to after upgrading
+    the journal (an approval, a resume: chained from there) was refused by the archive's
+    guard, its first events recorded after the archive began chaining with no hash, and
+    the prune failed saying an older ido may not record runs in it."""
+    assert ido("prune", "--keep", "1", "--archive", "shared.db")[0] == 0  # made now
+    other = project / "other.db"
+    assert ido("run", "ship-order", "ship-order", "--journal", str(other))[0] == 0
+    _as_before_chaining(other)
+    both = set(run_ids(other))
+    at = datetime.now(UTC).isoformat(timespec="milliseconds")
+    with SqliteJournal(other) as store:  # upgraded, and each run written since: chained on
+        for run_id in both:
+            store.append(run_id, "note", at, {"said": "after the upgrade"})
+    tomorrow = (datetime.now(UTC) + timedelta(days=1)).date().isoformat()
+    pruned = ido("prune", "--before", tomorrow, "--journal", str(other), "--archive", "shared.db")
+    assert pruned[0] == 0 and "pruned 1 run" in pruned[1], pruned[1]
+    code, out = ido("verify", "--journal", "shared.db")
+    assert code == 0, out
 
 
 def test_a_run_ending_while_it_is_verified_is_not_reported_broken(

@@ -137,7 +137,7 @@ def approvals(
             *([f"owner {r.owner}"] if r.owner else []),
             *([so_far] if so_far else []),
             # (an ido of journal schema 1 recorded neither the plan nor its cost: not 0.00)
-            f"{priced} {money(r.cost)}" if r.plan else f"{priced} not recorded",
+            f"{priced} not recorded" if r.recorded_cost is None else f"{priced} {money(r.cost)}",
             f"since {when(r.since)}",
         ]
         to, until = r.stage(now)

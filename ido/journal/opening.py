@@ -121,7 +121,7 @@ class _Opened:
                 self._add_hash()
                 self._db.executescript(_SCHEMA)
                 self._guard()
-                self._mark_set_up(stamp(now))
+                self._mark_set_up()
                 return True
             except sqlite3.OperationalError as exc:
                 if "locked" not in str(exc) or attempt == 99:
@@ -138,15 +138,19 @@ class _Opened:
         if made is None:
             self._db.execute(_GUARD)
 
-    def _mark_set_up(self, now: str) -> None:
-        """Write when the journal began chaining (`now`, unless it had) and its schema
+    def _mark_set_up(self) -> None:
+        """Write when the journal began chaining (now, unless it had) and its schema
         version, last and in one commit: a setup cut short before it (killed, a full
         disk) is done again at the next open, not taken for done (`ido verify` needs
         `CHAINED_SINCE`); and an older ido that goes on writing the journal meanwhile (it
         still says the older version) records runs before chaining began, not after it
-        (their events, with no hashes, were then called broken)."""
+        (their events, with no hashes, were then called broken). Now is read holding the
+        write lock: a run such an ido began while the setup was under way (read as
+        begun since chaining, the guard refused its next event: the run was cut short
+        mid-way) is committed before it or refused at its first event."""
         self._db.execute("BEGIN IMMEDIATE")
         try:
+            now = stamp(time.time())
             self._db.execute(
                 "INSERT OR IGNORE INTO meta(key, value) VALUES (?, ?)", (CHAINED_SINCE, now)
             )

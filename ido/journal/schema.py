@@ -62,9 +62,11 @@ was running, or the first ido, which writes any journal whatever its version."""
 assert "'" not in UNCHAINED_REFUSED  # (a quoted string of `_GUARD`)
 _GUARD = f"""
 CREATE TRIGGER IF NOT EXISTS events_chained BEFORE INSERT ON events
-WHEN NEW.hash IS NULL AND EXISTS (
+WHEN NEW.hash IS NULL AND (EXISTS (
     SELECT 1 FROM runs r, meta m WHERE r.id = NEW.run_id AND m.key = '{CHAINED_SINCE}'
     AND COALESCE(r.recorded_at, r.started_at) >= m.value)
+  OR (SELECT e.hash FROM events e WHERE e.run_id = NEW.run_id AND e.seq < NEW.seq
+    ORDER BY e.seq DESC LIMIT 1) IS NOT NULL)
 BEGIN SELECT RAISE(ABORT, '{UNCHAINED_REFUSED}'); END
 """  # noqa: S608 (built of the constants above)
 """Refuses an event with no hash of a run recorded since the journal began chaining: what
@@ -72,7 +74,9 @@ BEGIN SELECT RAISE(ABORT, '{UNCHAINED_REFUSED}'); END
 one; an older ido that opened the journal before a newer one upgraded it did, as does
 the first ido (schema 1), which checks no version, and verify then read tampering into
 their runs. Such a run is now refused at its first event, in the commit that would have
-begun it; a run such an ido began before the upgrade goes on as recorded before chaining."""
+begun it; a run such an ido began before the upgrade goes on as recorded before chaining,
+until a newer ido writes to it (an approval, a resume): an event with no hash after a
+chained one is refused too, which verify would call one whose hash was removed."""
 PRUNES = "prunes"
 """The `meta` key counting prunes: reclaiming their space (VACUUM) may number the events
 afresh, so a mark of the newest event seen (`approvals_since`) holds only until the next
