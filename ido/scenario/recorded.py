@@ -115,7 +115,7 @@ class RecordedWorld(SimulatedWorld):
         self._reported = reported_paths(events) if scenario is None else None
         self._cut_in_flight: set[int] = set()
         """Ids of the outcomes of calls in flight that the recording's process was killed
-        in (`Recorded.interrupted`), until they end."""
+        in (`Recorded.killed_in`), until they end."""
 
     def observations(self) -> list[Mapping[str, Any]]:
         """What the world reports: of a real run's world, only what its observers did."""
@@ -137,7 +137,7 @@ class RecordedWorld(SimulatedWorld):
             # call past the recording is the world's next, not its first again.
             super()._draw(capability, at, timeout)
             answer = self._answer(history[n], timeout)
-            if history[n].interrupted:
+            if history[n].killed_in:
                 self._cut_in_flight.add(id(answer[0]))
             moved = self.moved.pop((name, n), None)  # the same call: the world moves so too
             if moved is not None:
@@ -154,7 +154,8 @@ class RecordedWorld(SimulatedWorld):
 
     def starts_now(self, capability: Capability) -> bool:
         """While a call the recording's process was killed in is in flight, only a step
-        whose call was in flight at that kill too starts: the recording never started the
+        whose call was in flight at that kill too starts (however its resume settled it:
+        found not done, made again, done by its effects): the recording never started the
         others before it (parallel steps, one started and the next not yet), and its resume
         decided afresh. Started here, they were done before that decision, which then
         planned without them: "decision 2 changes" where nothing had."""
@@ -162,7 +163,7 @@ class RecordedWorld(SimulatedWorld):
             return True
         n = self._replayed.get(capability.name, 0)
         history = self.recorded.get(capability.name, [])
-        return n < len(history) and history[n].interrupted
+        return n < len(history) and history[n].killed_in
 
     def _latency(self, capability: Capability, at: float) -> tuple[float, bool]:
         """How long a call the recording did not make takes: the latency the planner
