@@ -112,7 +112,13 @@ class RecordedWorld(SimulatedWorld):
         self.counted_asking = False
         """Whether the clock counted time a decision took asking a model."""
         # A scenario's world is observed whole, as its run observed it.
-        self._reported = reported_paths(events) if scenario is None else None
+        self._reports = reported_paths(events, ends) if scenario is None else None
+        self._reported: set[str] | None = None
+        """The fact paths the world reports now: those the recording's observers had
+        reported by the same point (the same calls and waits made); None: all."""
+        if self._reports is not None:
+            self._reported = set(self._reports.at_start)
+        self._reporting: dict[int, tuple[str, int]] = {}  # id of a call's outcome → the call
         self._cut_in_flight: set[int] = set()
         """Ids of the outcomes of calls in flight that the recording's process was killed
         in (`Recorded.killed_in`), until they end."""
@@ -139,6 +145,7 @@ class RecordedWorld(SimulatedWorld):
             answer = self._answer(history[n], timeout)
             if history[n].killed_in:
                 self._cut_in_flight.add(id(answer[0]))
+            self._reporting[id(answer[0])] = (name, n)
             moved = self.moved.pop((name, n), None)  # the same call: the world moves so too
             if moved is not None:
                 self._moving[id(answer[0])] = (answer[0], moved)
@@ -247,15 +254,25 @@ class RecordedWorld(SimulatedWorld):
         """The replay resumes after its `n`-th wait for approval (0 the first), where the
         recording resumed: the world moves as the recording's observers saw it move during
         that wait."""
+        self._report((WAIT, n))
         moved = self.moved.pop((WAIT, n), None)
         if moved is not None:
             self.truth = moved.applied_to(self.truth)
+
+    def _report(self, after: tuple[str, int]) -> None:
+        """From now on, the world reports too what the recording's observers first
+        reported after the same call or wait (`after`)."""
+        if self._reported is not None and self._reports is not None:
+            self._reported |= self._reports.after.get(after, frozenset())
 
     def _settle(self, capability: Capability, outcome: Outcome, applies: bool) -> None:
         """As the world does, and then as the recording's observers saw it move after the
         same call (`moved`)."""
         super()._settle(capability, outcome, applies)
         self._cut_in_flight.discard(id(outcome))
+        call = self._reporting.pop(id(outcome), None)
+        if call is not None:
+            self._report(call)
         entry = self._moving.pop(id(outcome), None)
         if entry is not None:  # (held with its outcome: the id is no other's meanwhile)
             self.truth = entry[1].applied_to(self.truth)
