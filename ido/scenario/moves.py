@@ -53,7 +53,10 @@ def moved_after_calls(
     busy meanwhile). Changes seen before any call or wait are the start's: none here. Facts
     a step still in flight may set are left out: an observation can show
     them before the step's end is recorded (steps side by side; a step a resume settles by
-    observing its effects), and they are that step's, not the call before it. `ends`: the
+    observing its effects), and they are that step's, not the call before it; but not once
+    its call's outcome was left to a person (it timed out, or a crash cut it short): the
+    replay's call applies none of its effects, so their showing later (a payment that went
+    through after all, seen on resuming after the wait) is the world's move. `ends`: the
     recording's `call_ends`, when the caller has them."""
     missing = {e.data["step"] for e in events if e.kind == "effects_missing"}
     expected: State | None = None
@@ -64,7 +67,7 @@ def moved_after_calls(
         if event.kind == "action_started":
             flying[data["step"]] = _sets(catalog.capabilities.get(data["capability"]))
         elif event.kind in ("action_finished", "approval_required"):
-            if event.kind == "action_finished":
+            if event.kind == "action_finished" or ends_call:  # (or left to a person)
                 flying.pop(data["step"], None)
             done = ends_call and data.get("ok") and data["step"] not in missing
             if done and expected is not None:
