@@ -64,7 +64,7 @@ def moved_after_calls(
     found: dict[tuple[str, int], Moved] = {}
     for event, last, ends_call in _after_calls(events, ends):
         data = event.data
-        if event.kind == "action_started":
+        if event.kind in ("action_started", "action_repeated"):  # (an approved repeat too)
             flying[data["step"]] = _sets(catalog.capabilities.get(data["capability"]))
         elif event.kind in ("action_finished", "approval_required"):
             if event.kind == "action_finished" or ends_call:  # (or left to a person)
