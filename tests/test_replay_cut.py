@@ -305,9 +305,11 @@ spec:
 """
 
 
-def _killed_between_the_starts(folder: Path, catalog: str) -> tuple[str, dict[str, str]]:
-    """A run of `go` killed with do-a started and do-b, beside it, not yet: its id, and
-    the environment to run ido in."""
+def _killed_between_the_starts(
+    folder: Path, catalog: str, last_started: str = "do-a"
+) -> tuple[str, dict[str, str]]:
+    """A run of `go` killed with do-a started and do-b, beside it, not yet (or, with
+    `last_started` do-b, both started): its id, and the environment to run ido in."""
     (folder / "capabilities").mkdir()
     (folder / "capabilities" / "all.yaml").write_text(catalog)
     (folder / "done.json").write_text('{"x": {"a": true}}')
@@ -322,8 +324,7 @@ def _killed_between_the_starts(folder: Path, catalog: str) -> tuple[str, dict[st
         with SqliteJournal(folder / ".ido" / "ido.db") as store:
             (row,) = store.runs()
             last = store.events(row.id)[-1]
-        if last.kind == "action_started":
-            assert last.data["capability"] == "do-a", last.data
+        if last.kind == "action_started" and last.data["capability"] == last_started:
             return row.id, env
     raise AssertionError("no crash left a step in flight")
 
@@ -363,3 +364,55 @@ def test_a_run_killed_between_two_starts_and_left_to_a_person_replays_blocked_as
     assert "decision 1: same choice\noutcome: blocked → blocked" in out.stdout, out.stdout
     assert "cost: 0.00 → 0.00;" in out.stdout, out.stdout
     assert "unknown outcomes" not in out.stdout, out.stdout
+
+
+def test_a_run_killed_with_two_side_by_side_calls_in_flight_replays_both_started(
+    tmp_path: Path,
+) -> None:
+    """Killed with do-a and do-b both in flight, the run's resume found do-a not done and
+    made do-b again (idempotent, under its key), then decided do-a alone. The replay took
+    do-b, settled on resume without being cut short, for a step the run had not started
+    before the kill: it held do-b back beside the cut do-a, decided both again and said
+    "decision 2 changes" under the same inputs."""
+    catalog = SIDE_BY_SIDE.replace("  cost: 0.50\n", "  cost: 0.50\n  idempotent: true\n")
+    run_id, env = _killed_between_the_starts(tmp_path, catalog, last_started="do-b")
+    done = _ido_in(tmp_path, env, "resume", run_id)
+    assert "decision 2 (resumed after an interruption): do-a (" in done.stdout, done
+    assert "achieved" in done.stdout and "cost 1.10" in done.stdout, done.stdout
+    out = _ido_in(tmp_path, env, "replay", run_id, "--fail-on", "decision")
+    assert out.returncode == 0, out
+    assert "decision 1: same choice\ndecision 2: same choice\n" in out.stdout, out.stdout
+    assert "outcome: achieved → achieved\ncost: 1.10 → 1.10;" in out.stdout, out.stdout
+
+
+DO_AB = """\
+---
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: do-ab}
+spec:
+  provider: pab
+  requires: ["!state.x.ab"]
+  effects: {x.ab: true}
+  cost: 0.40
+  run: {shell: ["true"]}
+"""
+
+
+def test_a_step_the_run_never_started_holds_back_no_step_after_it_that_it_did(
+    tmp_path: Path,
+) -> None:
+    """Killed with do-a and do-b both in flight; the what-if also wants do-ab, which the
+    plan puts between them. The replay stopped starting steps at do-ab (never started
+    before the kill) and so did not start do-b either, which the run had made beside
+    do-a: its decision 2 planned do-b again. It starts do-b beside do-a, as the run did."""
+    catalog = SIDE_BY_SIDE.replace("  cost: 0.50\n", "  cost: 0.50\n  idempotent: true\n")
+    run_id, env = _killed_between_the_starts(tmp_path, catalog, last_started="do-b")
+    done = _ido_in(tmp_path, env, "resume", run_id)
+    assert "achieved" in done.stdout and "cost 1.10" in done.stdout, done.stdout
+    wider = catalog.replace('"state.x.b"]', '"state.x.b", "state.x.ab"]') + DO_AB
+    (tmp_path / "capabilities" / "all.yaml").write_text(wider)
+    out = _ido_in(tmp_path, env, "replay", run_id, "--intent", "capabilities/all.yaml")
+    assert out.returncode == 0, out
+    assert "now: run started → do-a + do-ab + do-b (" in out.stdout, out.stdout  # do-ab between
+    assert "from there → do-a + do-ab (cost 0.70" in out.stdout, out.stdout

@@ -83,7 +83,9 @@ class Executing(Settling, Gating):
                     for i in startable:
                         name = steps[i].capability
                         if not self.env.starts_now(self.catalog.capabilities[name]):
-                            break  # (a replay where the recording's process was killed)
+                            # Not started here (a replay where the recording's process
+                            # was killed): a step after it that the run did start, starts.
+                            continue
                         wait = 0.0
                         if i in due and not fresh:
                             # The world moved on meanwhile: a vendor sanctioned during the

@@ -5,7 +5,7 @@ a counterfactual replay's world repeats when it makes the same call or wait.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence, Set
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,32 +53,26 @@ def moved_after_calls(
     busy meanwhile). Changes seen before any call or wait are the start's: none here. Facts
     a step still in flight may set are left out: an observation can show
     them before the step's end is recorded (steps side by side; a step a resume settles by
-    observing its effects), and they are that step's, not the call before it. `ends`: the
+    observing its effects), and they are that step's, not the call before it; but not once
+    its call's outcome was left to a person (it timed out, or a crash cut it short): the
+    replay's call applies none of its effects, so their showing later (a payment that went
+    through after all, seen on resuming after the wait) is the world's move. `ends`: the
     recording's `call_ends`, when the caller has them."""
     missing = {e.data["step"] for e in events if e.kind == "effects_missing"}
     expected: State | None = None
-    counted: dict[str, int] = {}
-    last: tuple[str, int] | None = None
     flying: dict[int, set[str]] = {}  # step started, its end not recorded → paths it sets
     found: dict[tuple[str, int], Moved] = {}
-    ended = set(call_ends(events) if ends is None else ends)
-    for n, event in enumerate(events):
+    for event, last, ends_call in _after_calls(events, ends):
         data = event.data
-        if event.kind == "run_resumed" and data.get("after") == "approval":
-            last = (WAIT, counted.get(WAIT, 0))
-            counted[WAIT] = last[1] + 1
-        elif event.kind == "action_started":
+        if event.kind in ("action_started", "action_repeated"):  # (an approved repeat too)
             flying[data["step"]] = _sets(catalog.capabilities.get(data["capability"]))
         elif event.kind in ("action_finished", "approval_required"):
-            if event.kind == "action_finished":
+            if event.kind == "action_finished" or ends_call:  # (or left to a person)
                 flying.pop(data["step"], None)
-            if n not in ended:
-                continue
-            name = data["capability"]
-            last = (name, counted.get(name, 0))
-            counted[name] = last[1] + 1
-            if expected is not None and data.get("ok") and data["step"] not in missing:
-                expected = _after(expected, data, catalog.capabilities.get(name))
+            done = ends_call and data.get("ok") and data["step"] not in missing
+            if done and expected is not None:
+                capability = catalog.capabilities.get(data["capability"])
+                expected = _after(expected, data, capability)
         elif event.kind == "observed":
             seen: State = data["state"]
             if expected is not None and last is not None:
@@ -87,6 +81,28 @@ def moved_after_calls(
                     found[last] = found[last].then(moved) if last in found else moved
             expected = seen
     return found
+
+
+def _after_calls(
+    events: Sequence[Event], ends: Sequence[int] | None
+) -> Iterator[tuple[Event, tuple[str, int] | None, bool]]:
+    """Each event with the call or wait for approval last ended at it (capability and its
+    n-th call as `recorded_calls` counts them, or (`WAIT`, n); None before any), and
+    whether it ends a call. `ends`: the recording's `call_ends`, when the caller has them."""
+    counted: dict[str, int] = {}
+    last: tuple[str, int] | None = None
+    ended = set(call_ends(events) if ends is None else ends)
+    for n, event in enumerate(events):
+        data = event.data
+        ends_call = n in ended and event.kind in ("action_finished", "approval_required")
+        if event.kind == "run_resumed" and data.get("after") == "approval":
+            last = (WAIT, counted.get(WAIT, 0))
+            counted[WAIT] = last[1] + 1
+        elif ends_call:
+            name = data["capability"]
+            last = (name, counted.get(name, 0))
+            counted[name] = last[1] + 1
+        yield event, last, ends_call
 
 
 def _sets(capability: Capability | None) -> set[str]:
@@ -119,30 +135,48 @@ def _moved(expected: State, seen: State, unsure: set[str]) -> Moved | None:
     return Moved(facts, gone) if facts or gone else None
 
 
-def reported_paths(events: Sequence[Event]) -> frozenset[str] | None:
+@dataclass(frozen=True)
+class Reports:
+    """The fact paths the recording's observers reported, by when they first did: a real
+    run knew only those, and only from then on, so a replay's world reports no more."""
+
+    at_start: frozenset[str]
+    """Reported before any call or wait for approval ended."""
+    after: dict[tuple[str, int], frozenset[str]]
+    """First reported after a call (capability, its n-th call) or a wait (`WAIT`, n)."""
+
+
+def reported_paths(events: Sequence[Event], ends: Sequence[int] | None = None) -> Reports | None:
     """The fact paths the recording's observers reported (none, for an intent with no
-    observers): a real run knew only those and what its steps did, so a replay's world
-    reports no more. Told every fact, a replay settled a timed-out call by its effects
-    where the run could not, and went on where the run had asked a person. None when the
-    journal does not say (written before observations kept their reports): the whole world
-    is reported then, as it was."""
+    observers), by when they first did. Told every fact, a replay settled a timed-out call
+    by its effects where the run could not, and went on where the run had asked a person;
+    told a fact from the start that an observer reported only later in the run, it did so
+    too. None when the journal does not say (written before observations kept their
+    reports): the whole world is reported then, as it was. `ends`: the recording's
+    `call_ends`, when the caller has them."""
     pursued = (events[0].data.get("intent") or {}) if events else {}
     if not (pursued.get("spec") or {}).get("observers"):
-        return frozenset()
-    paths: set[str] = set()
+        return Reports(frozenset(), {})
+    seen: set[str] = set()
+    at_start: set[str] = set()
+    after: dict[tuple[str, int], set[str]] = {}
     kept = False
-    for event in events:
+    for event, last, _ in _after_calls(events, ends):
         data = event.data
         if event.kind == "observer_failed":
             kept = kept or "observer" in data  # (kept apart from its reason since reports)
         elif event.kind == "observed":
             kept = kept or "reports" in data or "unchanged" in data
             for report in (data.get("reports") or {}).values():
-                paths.update(flatten(report))
-    return frozenset(paths) if kept else None
+                new = set(flatten(report)) - seen
+                seen |= new
+                (at_start if last is None else after.setdefault(last, set())).update(new)
+    if not kept:
+        return None
+    return Reports(frozenset(at_start), {k: frozenset(v) for k, v in after.items()})
 
 
-def _reported(facts: State, paths: frozenset[str]) -> State:
+def _reported(facts: State, paths: Set[str]) -> State:
     """The part of `facts` at `paths` (or under them)."""
 
     def kept(path: str) -> bool:

@@ -112,10 +112,16 @@ class RecordedWorld(SimulatedWorld):
         self.counted_asking = False
         """Whether the clock counted time a decision took asking a model."""
         # A scenario's world is observed whole, as its run observed it.
-        self._reported = reported_paths(events) if scenario is None else None
+        self._reports = reported_paths(events, ends) if scenario is None else None
+        self._reported: set[str] | None = None
+        """The fact paths the world reports now: those the recording's observers had
+        reported by the same point (the same calls and waits made); None: all."""
+        if self._reports is not None:
+            self._reported = set(self._reports.at_start)
+        self._reporting: dict[int, tuple[str, int]] = {}  # id of a call's outcome → the call
         self._cut_in_flight: set[int] = set()
         """Ids of the outcomes of calls in flight that the recording's process was killed
-        in (`Recorded.interrupted`), until they end."""
+        in (`Recorded.killed_in`), until they end."""
 
     def observations(self) -> list[Mapping[str, Any]]:
         """What the world reports: of a real run's world, only what its observers did."""
@@ -137,8 +143,9 @@ class RecordedWorld(SimulatedWorld):
             # call past the recording is the world's next, not its first again.
             super()._draw(capability, at, timeout)
             answer = self._answer(history[n], timeout)
-            if history[n].interrupted:
+            if history[n].killed_in:
                 self._cut_in_flight.add(id(answer[0]))
+            self._reporting[id(answer[0])] = (name, n)
             moved = self.moved.pop((name, n), None)  # the same call: the world moves so too
             if moved is not None:
                 self._moving[id(answer[0])] = (answer[0], moved)
@@ -154,7 +161,8 @@ class RecordedWorld(SimulatedWorld):
 
     def starts_now(self, capability: Capability) -> bool:
         """While a call the recording's process was killed in is in flight, only a step
-        whose call was in flight at that kill too starts: the recording never started the
+        whose call was in flight at that kill too starts (however its resume settled it:
+        found not done, made again, done by its effects): the recording never started the
         others before it (parallel steps, one started and the next not yet), and its resume
         decided afresh. Started here, they were done before that decision, which then
         planned without them: "decision 2 changes" where nothing had."""
@@ -162,7 +170,7 @@ class RecordedWorld(SimulatedWorld):
             return True
         n = self._replayed.get(capability.name, 0)
         history = self.recorded.get(capability.name, [])
-        return n < len(history) and history[n].interrupted
+        return n < len(history) and history[n].killed_in
 
     def _latency(self, capability: Capability, at: float) -> tuple[float, bool]:
         """How long a call the recording did not make takes: the latency the planner
@@ -246,15 +254,25 @@ class RecordedWorld(SimulatedWorld):
         """The replay resumes after its `n`-th wait for approval (0 the first), where the
         recording resumed: the world moves as the recording's observers saw it move during
         that wait."""
+        self._report((WAIT, n))
         moved = self.moved.pop((WAIT, n), None)
         if moved is not None:
             self.truth = moved.applied_to(self.truth)
+
+    def _report(self, after: tuple[str, int]) -> None:
+        """From now on, the world reports too what the recording's observers first
+        reported after the same call or wait (`after`)."""
+        if self._reported is not None and self._reports is not None:
+            self._reported |= self._reports.after.get(after, frozenset())
 
     def _settle(self, capability: Capability, outcome: Outcome, applies: bool) -> None:
         """As the world does, and then as the recording's observers saw it move after the
         same call (`moved`)."""
         super()._settle(capability, outcome, applies)
         self._cut_in_flight.discard(id(outcome))
+        call = self._reporting.pop(id(outcome), None)
+        if call is not None:
+            self._report(call)
         entry = self._moving.pop(id(outcome), None)
         if entry is not None:  # (held with its outcome: the id is no other's meanwhile)
             self.truth = entry[1].applied_to(self.truth)

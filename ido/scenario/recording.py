@@ -39,6 +39,21 @@ class Recorded:
     """With `interrupted`: the repeat a person approved, cut short again. The run settled
     it as cut short (by the observation after it, no failure of its provider), and so does
     a replay's repeat."""
+    settled_on_resume: bool = False
+    """In flight when the recording's process was killed, and settled by its resume without
+    being found cut short: made again as `idempotent` under its key, or done by its effects
+    observed. Answered as its outcome then; started beside no step the recording had not
+    started before the kill (`killed_in`)."""
+
+    @property
+    def killed_in(self) -> bool:
+        """Whether the recording's process was killed while this call was in flight."""
+        return self.interrupted or self.settled_on_resume
+
+
+RESUME_SETTLED = ("repeated", "effects observed")
+"""How a resume settled a step it found in flight (`action_finished`'s `resumed`) that it
+did not find cut short: the step's call was in flight when the process was killed."""
 
 
 def learnt_evidence(events: Sequence[Event]) -> dict[str, Evidence]:
@@ -129,6 +144,8 @@ def recorded_calls(
                 data.get("output"),
                 data["step"] not in missing,
                 bool(data.get("deadline")),
+                settled_on_resume=data["step"] not in asked
+                and data.get("resumed") in RESUME_SETTLED,
             )
         )
     return calls
