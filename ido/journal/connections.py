@@ -62,7 +62,8 @@ def make_private(path: Path) -> None:
     alone, unless there already: a journal holds observed business data and who approved
     what, and under the usual umask (022) it was made readable by every user of the
     machine. SQLite gives its `-wal` and `-shm` files the journal's mode. A file or folder
-    already there is left as it is: its mode is its maker's choice."""
+    already there is left as it is: its mode is its maker's choice. A link to a file not
+    there yet makes that file, private (SQLite made it by the umask, 0644)."""
     missing = []
     for folder in (path.parent, *path.parent.parents):
         if folder.exists() or folder.is_symlink():
@@ -71,8 +72,11 @@ def make_private(path: Path) -> None:
     for folder in reversed(missing):
         with contextlib.suppress(FileExistsError):  # another process made it meanwhile
             folder.mkdir(mode=PRIVATE_FOLDER)
-    with contextlib.suppress(FileExistsError):  # there already (a link too): opened as it is
+    try:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
+    except FileExistsError:  # there already: opened as it is
+        if path.is_symlink() and not path.exists():  # a link to a journal not made yet
+            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE))
 
 
 def _connect(name: str, uri: bool = False) -> sqlite3.Connection:
