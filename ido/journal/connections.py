@@ -4,6 +4,7 @@ which file a path names, and waiting for SQLite's write lock."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sqlite3
 import time
@@ -50,6 +51,20 @@ def _why(error: BaseException) -> str:
             "a full disk, a file size limit set by ulimit -f, or a read-only file, folder or mount?"
         )
     return "a read-only file, folder or mount?"
+
+
+def _why_not_made(error: OSError, path: Path) -> str:
+    """Why the journal at `path` could not be made, after `error`: a read-only folder or
+    mount is guessed only when the system said the write was refused (a folder that is a
+    file, or a link into a folder that is not there, was blamed on a read-only mount)."""
+    told = (error.strerror or str(error)).lower()  # (not `[Errno 30] …: '.ido'`)
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"{told}: a full disk, or a quota?"
+    if error.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return f"{told}: a read-only file, folder or mount?"
+    if path.is_symlink() and not path.exists():
+        return f"{told}: it is a link to {os.readlink(path)}"
+    return told
 
 
 PRIVATE_FILE = 0o600
