@@ -115,7 +115,7 @@ def test_a_runner_with_nothing_interrupted_warns_of_nothing(project: Path) -> No
 def test_a_watching_runner_says_which_signal_stopped_it_and_fails_on_sighup(
     project: Path, monkeypatch: pytest.MonkeyPatch, signum: int, code: int
 ) -> None:
-    """It said "runner stopped", exit 0, after SIGHUP too: a `systemctl reload` or a stray
+    """It said "runner stopped", exit 0, after SIGHUP too: a `systemctl kill -s HUP` or a stray
     `kill -HUP` stopped a service under `Restart=on-failure` for good, and its log did not
     say why. SIGTERM, the stop asked for, still ends it with exit 0."""
     journal = project / "j.db"

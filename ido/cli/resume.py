@@ -400,7 +400,7 @@ def _taken_over(store: Any, run_id: str) -> bool:
 
 def _stopped_watching(interrupt: KeyboardInterrupt) -> None:
     """Say why the runner stopped while it only watched; exit 129 after SIGHUP. That is no
-    stop asked for (`systemctl reload`, a stray `kill -HUP`, a closed terminal), and exit 0
+    stop asked for (`systemctl kill -s HUP`, a stray `kill -HUP`, a closed terminal), and exit 0
     kept a service under `Restart=on-failure` stopped for good, unsaid."""
     import signal
 
