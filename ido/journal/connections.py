@@ -53,17 +53,15 @@ def _why(error: BaseException) -> str:
     return "a read-only file, folder or mount?"
 
 
-def _why_not_made(error: OSError, path: Path) -> str:
-    """Why the journal at `path` could not be made, after `error`: a read-only folder or
-    mount is guessed only when the system said the write was refused (a folder that is a
-    file, or a link into a folder that is not there, was blamed on a read-only mount)."""
+def _why_not_made(error: OSError) -> str:
+    """Why a journal could not be made, after `error`: a read-only folder or mount is
+    guessed only when the system said the write was refused (a journal named under a
+    file was blamed on a read-only mount)."""
     told = (error.strerror or str(error)).lower()  # (not `[Errno 30] …: '.ido'`)
     if error.errno in (errno.ENOSPC, errno.EDQUOT):
         return f"{told}: a full disk, or a quota?"
     if error.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
         return f"{told}: a read-only file, folder or mount?"
-    if path.is_symlink() and not path.exists():
-        return f"{told}: it is a link to {os.readlink(path)}"
     return told
 
 
@@ -91,7 +89,8 @@ def make_private(path: Path) -> None:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
     except FileExistsError:  # there already: opened as it is
         if path.is_symlink() and not path.exists():  # a link to a journal not made yet
-            os.close(os.open(path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE))
+            with contextlib.suppress(OSError):  # (a loop, a folder not there: SQLite says)
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE))
 
 
 def _connect(name: str, uri: bool = False) -> sqlite3.Connection:

@@ -77,7 +77,7 @@ class _Opened:
             if reading or not isinstance(error, OSError):
                 raise refused from None
             raise JournalError(  # a service in a read-only working folder: say what to do
-                f"cannot make journal {self.path} ({_why_not_made(error, self.path)}); "
+                f"cannot make journal {self.path} ({_why_not_made(error)}); "
                 "nothing was done: give --journal (or IDO_JOURNAL) a file in a folder ido "
                 "may write"
             ) from None
