@@ -24,7 +24,14 @@ from pathlib import Path
 
 from ido.errors import JournalError
 from ido.files import journal_file
-from ido.journal.connections import BUSY_SECONDS, BUSY_STEP_SECONDS, _read_only, patiently
+from ido.journal.connections import (
+    BUSY_SECONDS,
+    BUSY_STEP_SECONDS,
+    _read_only,
+    _why_not_made,
+    make_private,
+    patiently,
+)
 from ido.journal.records import stamp
 from ido.journal.schema import CHAINED_SINCE, NEWEST_FIRST, PRUNES
 from ido.journal.sqlite import SqliteJournal
@@ -186,6 +193,14 @@ def check_archive(journal: Path, archive: Path, *, making: bool = True) -> None:
     refuse_an_unwritable_archive(archive)
     if not making and not archive.exists():
         return
+    if not archive.exists():
+        try:
+            make_private(archive)
+        except OSError as exc:  # (told as a journal's, it said to give --journal)
+            raise JournalError(
+                f"archive {archive} cannot be made ({_why_not_made(exc)}); nothing was "
+                "pruned: give --archive a file ido may write"
+            ) from None
     try:
         SqliteJournal(archive, reading=not making).close()  # the schema and its version
     except JournalError as exc:

@@ -625,6 +625,21 @@ def test_a_run_in_a_read_only_working_folder_says_where_else_to_keep_the_journal
     assert not (project / "calls.log").exists()
 
 
+def test_a_journal_that_cannot_be_made_for_another_reason_is_not_blamed_on_a_mount(
+    project: Path,
+) -> None:
+    """A journal named under a file said `(not a directory: a read-only file, folder or
+    mount?)`: no mount was read-only."""
+    Path("notes").write_text("")
+    code, out = ido("run", "ship-order", "--journal", "notes/ido.db")
+    assert (code, out) == (
+        2,
+        "error: cannot make journal notes/ido.db (not a directory); nothing was done: give "
+        "--journal (or IDO_JOURNAL) a file in a folder ido may write\n",
+    )
+    assert not (project / "calls.log").exists()
+
+
 def test_a_run_waiting_for_the_journal_s_lock_says_so_once(
     project: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -64,6 +64,18 @@ def test_a_runner_started_before_any_run_makes_the_journal_and_watches_it(
     assert code == 0, out + err  # a run records into the journal the runner made
 
 
+def test_a_runner_started_in_a_project_where_nothing_has_run_makes_the_default_journal(
+    project: Path,
+) -> None:
+    """`ido runner` in a new project said `no journal at .ido/ido.db, and no folder .ido to
+    make it in`, exit 2, where `ido run` makes that folder: it is no wrong path."""
+    code, out, err = ido("runner", "--once")
+    assert (code, err) == (0, ""), out + err
+    assert "no journal at .ido/ido.db yet: made an empty one to watch" in out
+    assert (project / ".ido").stat().st_mode & 0o777 == 0o700
+    assert (project / ".ido" / "ido.db").stat().st_mode & 0o777 == 0o600
+
+
 def test_a_journal_in_a_folder_that_is_not_there_is_still_a_wrong_path(project: Path) -> None:
     code, out, err = ido("runner", "--once", "--journal", str(project / "nope" / "x.db"))
     assert code == 2, out
@@ -115,7 +127,7 @@ def test_a_runner_with_nothing_interrupted_warns_of_nothing(project: Path) -> No
 def test_a_watching_runner_says_which_signal_stopped_it_and_fails_on_sighup(
     project: Path, monkeypatch: pytest.MonkeyPatch, signum: int, code: int
 ) -> None:
-    """It said "runner stopped", exit 0, after SIGHUP too: a `systemctl reload` or a stray
+    """It said "runner stopped", exit 0, after SIGHUP too: a `systemctl kill -s HUP` or a stray
     `kill -HUP` stopped a service under `Restart=on-failure` for good, and its log did not
     say why. SIGTERM, the stop asked for, still ends it with exit 0."""
     journal = project / "j.db"

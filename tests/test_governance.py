@@ -904,10 +904,13 @@ def test_a_runner_stopped_mid_resume_names_the_run_it_leaves(
     ido("run", "ship-order")
     ido("approve", "last", "--by", "alice")
 
-    def stopped(self: LocalRuntime, run_id: str) -> None:
+    taking_over = SqliteJournal.take_over
+
+    def stopped(self: SqliteJournal, *args: Any) -> None:  # (stopped once it took the run)
+        taking_over(self, *args)
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(LocalRuntime, "resume", stopped)
+    monkeypatch.setattr(SqliteJournal, "take_over", stopped)
     result = cli.invoke(app, ["runner", "--once"])
     assert result.exit_code == 130, result.output
     assert (
@@ -954,13 +957,40 @@ def test_a_runner_stopped_by_sigterm_says_so_as_ido_run_does(
     ido("run", "ship-order")
     ido("approve", "last", "--by", "alice")
 
-    def stopped(self: LocalRuntime, run_id: str) -> None:
+    taking_over = SqliteJournal.take_over
+
+    def stopped(self: SqliteJournal, *args: Any) -> None:  # (stopped once it took the run)
+        taking_over(self, *args)
         raise Terminated(signal.SIGTERM)
 
-    monkeypatch.setattr(LocalRuntime, "resume", stopped)
+    monkeypatch.setattr(SqliteJournal, "take_over", stopped)
     result = cli.invoke(app, ["runner", "--once"])
     assert result.exit_code == 128 + signal.SIGTERM, result.output
     assert "interrupted (terminated by SIGTERM): run r" in result.output, result.output
+
+
+def test_a_runner_stopped_before_it_took_the_run_over_leaves_it_blocked(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """SIGTERM as the runner loaded the changed catalog again, before it took the approved
+    run over: it said `interrupted (terminated by SIGTERM): run r…; continue it with ido
+    resume r…`, exit 143, of a run still blocked, which the next runner continues."""
+    from ido.cli.resume import _Reloaded
+
+    add_policy_rule(project, GATED.replace("1ms", "1h"))
+    ido("run", "ship-order")
+    ido("approve", "last", "--by", "alice")
+
+    def loading(self: _Reloaded) -> None:
+        raise Terminated(signal.SIGTERM)
+
+    monkeypatch.setattr(_Reloaded, "__call__", loading)
+    result = cli.invoke(app, ["runner", "--once"])
+    assert result.exit_code == 0, result.output
+    assert result.output.endswith("runner stopped (terminated by SIGTERM)\n"), result.output
+    assert "ido resume" not in result.output
+    with SqliteJournal(project / ".ido" / "ido.db") as store:
+        assert store.runs(1)[0].outcome == "blocked"
 
 
 def test_approve_sees_a_runner_that_watches_the_journal_through_a_symlink(project: Path) -> None:

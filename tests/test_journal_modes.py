@@ -111,3 +111,19 @@ def test_the_runner_s_lock_file_is_as_private_as_its_journal(tmp_path: Path) -> 
     assert lock is not None
     lock.close()
     assert mode(lock_path(shared)) == 0o644
+
+
+def test_a_journal_made_through_a_link_to_a_file_not_there_yet_is_private(
+    tmp_path: Path,
+) -> None:
+    """`--journal` (or IDO_JOURNAL) naming a link to where the journal is to be kept (a
+    service's state on another volume): SQLite made the file the link leads to 0644, its
+    `-wal` and `-shm` too, readable by every user of the machine."""
+    kept = tmp_path / "state"
+    kept.mkdir()
+    link = tmp_path / "ido.db"
+    link.symlink_to(kept / "ido.db")
+    with SqliteJournal(link) as store:
+        store.start_run("r1", "load-eu", AT, {"observed": {"customer": "ACME"}})
+        made = {mode(f) for f in kept.iterdir()}
+    assert link.is_symlink() and made == {0o600}, sorted(kept.iterdir())

@@ -613,6 +613,20 @@ def test_a_dry_run_refuses_the_archive_the_prune_would_refuse(
     assert ido("prune", "--before", "2021-01-01", "--archive", archive)[0] == 2
 
 
+def test_an_archive_that_cannot_be_made_is_named_as_the_archive(
+    project: Path, history: dict[str, str]
+) -> None:
+    """An archive named under a file said `cannot make journal notes/old.db (…); nothing was
+    done: give --journal (or IDO_JOURNAL) a file …`, a journal's advice, for the archive."""
+    (project / "notes").write_text("")
+    code, out = ido("prune", "--before", "2021-01-01", "--archive", "notes/old.db")
+    assert (code, out) == (
+        2,
+        "error: archive notes/old.db cannot be made (not a directory); nothing was pruned: "
+        "give --archive a file ido may write\n",
+    )
+
+
 def test_an_archive_that_is_a_loop_of_links_is_said_so_without_a_traceback(
     project: Path, history: dict[str, str]
 ) -> None:

@@ -379,7 +379,7 @@ def runner(
                     break
                 time.sleep(interval)
         except KeyboardInterrupt as exc:
-            if current:  # the run it was carrying on is left interrupted: `_guard` says which
+            if current and _taken_over(store, current[0]):  # left interrupted: `_guard` says
                 _left(exc, current, journal)
                 raise
             _stopped_watching(exc)
@@ -387,9 +387,20 @@ def runner(
             lock.close()
 
 
+def _taken_over(store: Any, run_id: str) -> bool:
+    """Whether the runner, stopped as it went to continue `run_id`, had taken the run over
+    (it has no outcome now). Stopped before (as it loaded the changed catalog again), the
+    run is still blocked, for the next runner: it was named left interrupted, with an `ido
+    resume` to type and exit 143. A journal that cannot be read now: taken over, to be safe."""
+    try:
+        return bool(store.run(run_id).outcome is None)
+    except Exception:  # (any: the interrupt must still be said, and the run named)
+        return True
+
+
 def _stopped_watching(interrupt: KeyboardInterrupt) -> None:
     """Say why the runner stopped while it only watched; exit 129 after SIGHUP. That is no
-    stop asked for (`systemctl reload`, a stray `kill -HUP`, a closed terminal), and exit 0
+    stop asked for (`systemctl kill -s HUP`, a stray `kill -HUP`, a closed terminal), and exit 0
     kept a service under `Restart=on-failure` stopped for good, unsaid."""
     import signal
 

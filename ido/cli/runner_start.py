@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 
 import typer
 
-from ido.cli.common import _with_journal
+from ido.cli.common import DEFAULT_JOURNAL, _with_journal
 from ido.errors import NotFoundError
 
 if TYPE_CHECKING:
@@ -26,10 +26,11 @@ def check_watched(journal: Path) -> bool:
     """Whether the journal is to be made: a runner started by a service manager before
     any run (an empty volume, a fresh `StateDirectory=`) watches a new journal in the
     folder it was given, where it stopped with exit 2 (and a restart loop) before. A folder
-    that is not there is a wrong path: refused, as before, making nothing."""
+    that is not there is a wrong path: refused, as before, making nothing; but for the
+    default `.ido/ido.db`, whose folder `ido run` makes too (nothing has run here yet)."""
     if journal.exists():
         return False
-    if not journal.parent.is_dir():
+    if journal != DEFAULT_JOURNAL and not journal.parent.is_dir():
         raise NotFoundError(
             f"no journal at {journal}, and no folder {journal.parent} to make it in; "
             "nothing to watch (--journal PATH?)"

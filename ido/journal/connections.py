@@ -4,6 +4,7 @@ which file a path names, and waiting for SQLite's write lock."""
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import sqlite3
 import time
@@ -52,6 +53,18 @@ def _why(error: BaseException) -> str:
     return "a read-only file, folder or mount?"
 
 
+def _why_not_made(error: OSError) -> str:
+    """Why a journal could not be made, after `error`: a read-only folder or mount is
+    guessed only when the system said the write was refused (a journal named under a
+    file was blamed on a read-only mount)."""
+    told = (error.strerror or str(error)).lower()  # (not `[Errno 30] …: '.ido'`)
+    if error.errno in (errno.ENOSPC, errno.EDQUOT):
+        return f"{told}: a full disk, or a quota?"
+    if error.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
+        return f"{told}: a read-only file, folder or mount?"
+    return told
+
+
 PRIVATE_FILE = 0o600
 PRIVATE_FOLDER = 0o700
 """The modes of a journal and of the folders ido makes for it: its owner's alone."""
@@ -62,7 +75,8 @@ def make_private(path: Path) -> None:
     alone, unless there already: a journal holds observed business data and who approved
     what, and under the usual umask (022) it was made readable by every user of the
     machine. SQLite gives its `-wal` and `-shm` files the journal's mode. A file or folder
-    already there is left as it is: its mode is its maker's choice."""
+    already there is left as it is: its mode is its maker's choice. A link to a file not
+    there yet makes that file, private (SQLite made it by the umask, 0644)."""
     missing = []
     for folder in (path.parent, *path.parent.parents):
         if folder.exists() or folder.is_symlink():
@@ -71,8 +85,12 @@ def make_private(path: Path) -> None:
     for folder in reversed(missing):
         with contextlib.suppress(FileExistsError):  # another process made it meanwhile
             folder.mkdir(mode=PRIVATE_FOLDER)
-    with contextlib.suppress(FileExistsError):  # there already (a link too): opened as it is
+    try:
         os.close(os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, PRIVATE_FILE))
+    except FileExistsError:  # there already: opened as it is
+        if path.is_symlink() and not path.exists():  # a link to a journal not made yet
+            with contextlib.suppress(OSError):  # (a loop, a folder not there: SQLite says)
+                os.close(os.open(path, os.O_WRONLY | os.O_CREAT, PRIVATE_FILE))
 
 
 def _connect(name: str, uri: bool = False) -> sqlite3.Connection:

@@ -11,7 +11,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ido.errors import JournalError, NotFoundError
-from ido.journal.connections import _connect, _read_only, _why, identity, make_private
+from ido.journal.connections import (
+    _connect,
+    _read_only,
+    _why,
+    _why_not_made,
+    identity,
+    make_private,
+)
 from ido.journal.records import stamp
 from ido.journal.schema import _GUARD, _SCHEMA, _TABLES, CHAINED_SINCE, SCHEMA_VERSION
 from ido.text import some
@@ -69,10 +76,10 @@ class _Opened:
         if not self.path.is_file():
             if reading or not isinstance(error, OSError):
                 raise refused from None
-            told = (error.strerror or str(error)).lower()  # (not `[Errno 30] …: '.ido'`)
             raise JournalError(  # a service in a read-only working folder: say what to do
-                f"cannot make journal {self.path} ({told}: {_why(error)}); nothing was "
-                "done: give --journal (or IDO_JOURNAL) a file in a folder ido may write"
+                f"cannot make journal {self.path} ({_why_not_made(error)}); "
+                "nothing was done: give --journal (or IDO_JOURNAL) a file in a folder ido "
+                "may write"
             ) from None
         opened: sqlite3.Connection | None = None
         try:
