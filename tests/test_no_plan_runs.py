@@ -106,6 +106,13 @@ def test_a_run_report_says_whether_the_run_found_no_plan(project: Path) -> None:
     assert not runtime.run(catalog.intents["ship-order"]).found_no_plan
 
 
+def test_none_found_says_so_in_words(project: Path) -> None:
+    """`no no-plan runs` read as a stutter: the listing says what it looked for."""
+    assert ido("runs", "--outcome", "no-plan") == (0, "no runs that found no plan\n")
+    code, out = ido("runs", "--outcome", "no-plan", "--outcome", "blocked", "--since", "1d")
+    assert code == 0 and out.startswith("no blocked or no-plan runs since "), out
+
+
 def test_the_ending_of_a_run_holds_no_decision_s_bulk(three: dict[str, str]) -> None:
     """`ido runs` reads each failed run's ending: a decision of a wide catalog weighs
     hundreds of kilobytes, so only its status is read, and none at all of a run whose step

@@ -469,11 +469,16 @@ def _no_runs_asked(
     words: Sequence[str], intents: Sequence[str], day: str | None, last: str | None = None
 ) -> str:
     """What `ido runs` found none of, in the words it was asked: `no failed runs of load-eu
-    since 2026-12-01`; `no runs yet` when nothing was asked but runs."""
+    since 2026-12-01`; `no runs yet` when nothing was asked but runs. Not `no no-plan runs`:
+    `no-plan` alone is said in words (`no runs of load-eu that found no plan`), and after
+    the others (`no blocked or no-plan runs`)."""
     if not (words or intents or day or last):
         return "no runs yet"
-    said = ["no", *([" or ".join(words)] if words else []), "runs"]
+    words = sorted(words, key=lambda word: word == "no-plan")  # (a stable sort)
+    alone = words == ["no-plan"]
+    said = ["no", *([" or ".join(words)] if words and not alone else []), "runs"]
     said += [f"of {' or '.join(intents)}"] if intents else []
     said += [f"since {day}"] if day else []
     said += [f"up to {last}"] if last else []
+    said += ["that found no plan"] if alone else []
     return " ".join(said)
