@@ -142,3 +142,11 @@ def test_a_decision_edited_by_hand_lists_its_run_without_a_traceback(
     assert [r["no_plan"] for r in listed("--outcome", "failed")] == [False, False]
     with SqliteJournal(db, reading=True) as store:
         assert not found_no_plan(store.events(three["no-plan"]))
+
+
+def test_outcome_infeasible_is_pointed_at_no_plan(project: Path) -> None:
+    """`infeasible` is what `ido plan` and a decision say of no plan: `did you mean
+    'failed'?` would list every failed run."""
+    result = runner.invoke(app, ["runs", "--outcome", "infeasible"])
+    assert result.exit_code == 2
+    assert "'infeasible' is not an outcome; did you mean 'no-plan'?" in result.output

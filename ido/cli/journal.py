@@ -449,7 +449,10 @@ def _outcome_word(word: str) -> str:
 
     if word.strip().lower() in RUN_OUTCOMES:  # FAILED, as a shouting log line has it
         return word.strip().lower()
-    guess = did_you_mean(word, RUN_OUTCOMES)
+    # `infeasible`: what `ido plan` and a decision's status call no plan (not `failed`,
+    # which difflib finds closest)
+    infeasible = word.strip().lower() == "infeasible"
+    guess = "did you mean 'no-plan'?" if infeasible else did_you_mean(word, RUN_OUTCOMES)
     raise typer.BadParameter(
         f"'{word}' is not an outcome{'; ' + guess if guess else ''} (one of "
         f"{', '.join(RUN_OUTCOMES)})",
