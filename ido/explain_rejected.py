@@ -261,8 +261,9 @@ def _said(d: Mapping[str, Any], name: str, known: bool, done: str | None = None)
     belief = d.get("beliefs", {}).get(name)
     if isinstance(belief, dict):  # (older runs recorded a bare number, said by explain)
         said.append(f"belief: {belief['why']}")
+    owners = d.get("policy_owners") or {}  # as the decision's policy lines name them
     said += [
-        f"policy decision {h['id']}: {h['verdict']} by {h['rule']}: {h['message']}"
+        f"policy decision {h['id']}: {h['verdict']} by {owned(h['rule'], owners)}: {h['message']}"
         for h in d.get("policy", [])
         if h.get("subject") == name
     ]

@@ -23,5 +23,6 @@ def found_no_plan(events: Iterable[Any]) -> bool:
         if event.kind == "action_started":
             return False
         if event.kind == "decided":
-            last = event.data.get("result", {}).get("status")
+            result = event.data.get("result")  # (not a mapping in a journal edited by hand)
+            last = result.get("status") if isinstance(result, dict) else None
     return last == "infeasible"

@@ -6,6 +6,7 @@ selects both, as the journal's row says."""
 from __future__ import annotations
 
 import json
+import sqlite3
 from pathlib import Path
 
 import pytest
@@ -14,6 +15,7 @@ from typer.testing import CliRunner
 from ido import LocalRuntime, MemoryJournal, load_catalog
 from ido.cli import app
 from ido.journal.sqlite import SqliteJournal
+from ido.run_ends import found_no_plan
 
 runner = CliRunner()
 
@@ -102,3 +104,49 @@ def test_a_run_report_says_whether_the_run_found_no_plan(project: Path) -> None:
     catalog = load_catalog([project / d for d in ("intents", "capabilities", "policies")])
     runtime = LocalRuntime(catalog, MemoryJournal(), base=project)
     assert not runtime.run(catalog.intents["ship-order"]).found_no_plan
+
+
+def test_none_found_says_so_in_words(project: Path) -> None:
+    """`no no-plan runs` read as a stutter: the listing says what it looked for."""
+    assert ido("runs", "--outcome", "no-plan") == (0, "no runs that found no plan\n")
+    code, out = ido("runs", "--outcome", "no-plan", "--outcome", "blocked", "--since", "1d")
+    assert code == 0 and out.startswith("no blocked or no-plan runs since "), out
+
+
+def test_the_ending_of_a_run_holds_no_decision_s_bulk(three: dict[str, str]) -> None:
+    """`ido runs` reads each failed run's ending: a decision of a wide catalog weighs
+    hundreds of kilobytes, so only its status is read, and none at all of a run whose step
+    started (a step started: not a run that found no plan, whatever was decided)."""
+    with SqliteJournal(Path(".ido/ido.db"), reading=True) as store:
+        failed = store.ending(three["failed"])
+        no_plan = store.ending(three["no-plan"])
+    assert [(e.kind, e.data) for e in failed] == [("action_started", {})]
+    assert [(e.kind, e.data) for e in no_plan] == [
+        ("decided", {"result": {"status": "infeasible"}})
+    ]
+
+
+def test_a_decision_edited_by_hand_lists_its_run_without_a_traceback(
+    three: dict[str, str],
+) -> None:
+    """A decision whose `result` is no mapping (a hand edit) stopped `ido runs` on a
+    traceback once the listing read decisions: the run is listed, as not a no-plan one."""
+    db = Path(".ido/ido.db")
+    with sqlite3.connect(db) as edit:
+        edit.execute(
+            "UPDATE events SET data=json_set(data, '$.result', json('null')) "
+            "WHERE kind='decided' AND run_id=?",
+            (three["no-plan"],),
+        )
+    edit.close()
+    assert [r["no_plan"] for r in listed("--outcome", "failed")] == [False, False]
+    with SqliteJournal(db, reading=True) as store:
+        assert not found_no_plan(store.events(three["no-plan"]))
+
+
+def test_outcome_infeasible_is_pointed_at_no_plan(project: Path) -> None:
+    """`infeasible` is what `ido plan` and a decision say of no plan: `did you mean
+    'failed'?` would list every failed run."""
+    result = runner.invoke(app, ["runs", "--outcome", "infeasible"])
+    assert result.exit_code == 2
+    assert "'infeasible' is not an outcome; did you mean 'no-plan'?" in result.output

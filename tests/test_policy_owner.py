@@ -122,3 +122,14 @@ def test_ido_explain_names_the_owner_of_the_rule_that_rejected_a_capability(owne
     denied = [r for r in rejections if r["capability"] == "pay-us"]
     assert [r.get("owner") for r in denied] == ["compliance"]
     assert all("owner" not in r for r in rejections if r["capability"] != "pay-us")
+
+
+def test_why_not_names_the_owner_of_the_rule_of_each_policy_decision(owned: Path) -> None:
+    """`--why-not ship` told of the change board's approval rule without whom to ask,
+    which `ido explain` says on the same decision's policy line."""
+    assert ido("run", "ship-order")[0] == 3
+    code, out = ido("explain", "last", "--why-not", "ship")
+    assert code == 0, out
+    assert ": require_approval by change-board/ship-change (owner platform-team): " in out, out
+    told = ido("explain", "last")[1]
+    assert "change-board/ship-change (owner platform-team): The change board" in told, told

@@ -449,7 +449,10 @@ def _outcome_word(word: str) -> str:
 
     if word.strip().lower() in RUN_OUTCOMES:  # FAILED, as a shouting log line has it
         return word.strip().lower()
-    guess = did_you_mean(word, RUN_OUTCOMES)
+    # `infeasible`: what `ido plan` and a decision's status call no plan (not `failed`,
+    # which difflib finds closest)
+    infeasible = word.strip().lower() == "infeasible"
+    guess = "did you mean 'no-plan'?" if infeasible else did_you_mean(word, RUN_OUTCOMES)
     raise typer.BadParameter(
         f"'{word}' is not an outcome{'; ' + guess if guess else ''} (one of "
         f"{', '.join(RUN_OUTCOMES)})",
@@ -469,11 +472,16 @@ def _no_runs_asked(
     words: Sequence[str], intents: Sequence[str], day: str | None, last: str | None = None
 ) -> str:
     """What `ido runs` found none of, in the words it was asked: `no failed runs of load-eu
-    since 2026-12-01`; `no runs yet` when nothing was asked but runs."""
+    since 2026-12-01`; `no runs yet` when nothing was asked but runs. Not `no no-plan runs`:
+    `no-plan` alone is said in words (`no runs of load-eu that found no plan`), and after
+    the others (`no blocked or no-plan runs`)."""
     if not (words or intents or day or last):
         return "no runs yet"
-    said = ["no", *([" or ".join(words)] if words else []), "runs"]
+    words = sorted(words, key=lambda word: word == "no-plan")  # (a stable sort)
+    alone = words == ["no-plan"]
+    said = ["no", *([" or ".join(words)] if words and not alone else []), "runs"]
     said += [f"of {' or '.join(intents)}"] if intents else []
     said += [f"since {day}"] if day else []
     said += [f"up to {last}"] if last else []
+    said += ["that found no plan"] if alone else []
     return " ".join(said)

@@ -270,15 +270,33 @@ class _Reading(_Committing):
     @_locked
     def ending(self, run_id: str) -> list[Event]:
         """The events that tell whether a run found no plan before it did anything
-        (`ido.run_ends.found_no_plan`), read without the rest: its first step's start, if
-        one started, and its last decision. `ido runs` asks it of each failed run listed."""
-        rows = self._db.execute(
-            "SELECT * FROM (SELECT run_id, seq, at, kind, data FROM events WHERE run_id=? "
-            "AND kind='action_started' ORDER BY seq LIMIT 1) UNION ALL SELECT * FROM ("
-            "SELECT run_id, seq, at, kind, data FROM events WHERE run_id=? AND kind='decided' "
-            "ORDER BY seq DESC LIMIT 1) ORDER BY seq",
-            (run_id, run_id),
+        (`ido.run_ends.found_no_plan`), read without the rest: its first step's start (its
+        data left out) if a step started, else its last decision, of which only the status
+        is read (`result.status`). `ido runs` asks it of each failed run listed, and a
+        decision of a wide catalog weighs hundreds of kilobytes: parsing each whole made
+        `ido runs --outcome no-plan` slow on a journal of many failed runs. A decision that
+        is no JSON (edited by hand) is read whole, refused as `events` does."""
+        started = self._db.execute(
+            "SELECT run_id, seq, at, kind, '{}' FROM events WHERE run_id=? "
+            "AND kind='action_started' ORDER BY seq LIMIT 1",
+            (run_id,),
         ).fetchall()
+        try:  # (with a step started, whatever was decided: no run that found no plan)
+            rows = (
+                started
+                or self._db.execute(
+                    "SELECT run_id, seq, at, kind, json_object('result', json_object('status', "
+                    "json_extract(data, '$.result.status'))) FROM events WHERE run_id=? "
+                    "AND kind='decided' ORDER BY seq DESC LIMIT 1",
+                    (run_id,),
+                ).fetchall()
+            )
+        except sqlite3.OperationalError:  # malformed JSON: read whole, for a clear error
+            rows = self._db.execute(
+                "SELECT run_id, seq, at, kind, data FROM events WHERE run_id=? "
+                "AND kind='decided' ORDER BY seq DESC LIMIT 1",
+                (run_id,),
+            ).fetchall()
         return [self._event(r[0], r[1], r[2], r[3], r[4], whole=False) for r in rows]
 
     @_locked
