@@ -177,9 +177,14 @@ def _lowered(
             wanted = needs[a]
             if len(wanted) == 1:
                 reached = h + cost[a]  # its one need is this fact
-            else:
-                top = dearest[a] = max(wanted, key=get)
-                reached = value[top] + cost[a]
+            else:  # `max(wanted, key=get)`, the first of the dearest, at half the time
+                top = wanted[0]
+                most = value[top]
+                for need in wanted:
+                    if value[need] > most:
+                        top, most = need, value[need]
+                dearest[a] = top
+                reached = most + cost[a]
             for w in writes[a]:
                 if reached < value[w]:
                     value[w] = reached

@@ -124,6 +124,65 @@ def test_hmax_lowered_in_place_is_hmax_worked_out_afresh(seed: int) -> None:
                 assert value[dearest[a]] == max(value[f] for f in needs[a])
 
 
+def _lowered_by_max(
+    cut: set[int],
+    needs: list[list[int]],
+    writes: list[list[int]],
+    cost: list[float],
+    used_by: list[list[int]],
+    value: list[float],
+    dearest: list[int],
+) -> None:
+    """`_lowered` as it read before its loop was written out: each step pointed at
+    `max(needs, key=value)`, the first of its dearest needs."""
+    heap: list[tuple[float, int]] = []
+    get = value.__getitem__
+    for a in cut:
+        top = dearest[a] = max(needs[a], key=get)
+        for w in writes[a]:
+            if value[top] + cost[a] < value[w]:
+                value[w] = value[top] + cost[a]
+                heapq.heappush(heap, (value[w], w))
+    while heap:
+        h, fact = heapq.heappop(heap)
+        if h > value[fact]:
+            continue
+        for a in used_by[fact]:
+            if dearest[a] != fact:
+                continue
+            top = dearest[a] = max(needs[a], key=get)
+            for w in writes[a]:
+                if value[top] + cost[a] < value[w]:
+                    value[w] = value[top] + cost[a]
+                    heapq.heappush(heap, (value[w], w))
+
+
+@pytest.mark.parametrize("seed", range(300))
+def test_hmax_lowered_in_place_points_steps_where_max_would(seed: int) -> None:
+    """`_lowered` finds each step's dearest need with a loop of its own where it asked
+    `max`: among equally dear needs it still points the step at the first, so every value
+    and every step's dearest need after each lowering are those `max` gave (costs of 0 and
+    1 among them, so that needs often tie)."""
+    pre, eff, _, facts, _ = _relaxed(seed)
+    rng = random.Random(seed)
+    start = facts
+    needs = [sorted(set(p)) or [start] for p in pre]
+    used_by: list[list[int]] = [[] for _ in range(facts + 1)]
+    for a, p in enumerate(needs):
+        for fact in p:
+            used_by[fact].append(a)
+    left = [float(rng.choice([0, 1, 1, 2])) for _ in pre]
+    value, dearest = _hmax(needs, eff, left, used_by, facts + 1, start)
+    by_max, pointed = list(value), list(dearest)
+    for _ in range(5):
+        cheaper = {a for a in range(len(pre)) if dearest[a] >= 0 and rng.random() < 0.4}
+        for a in cheaper:
+            left[a] = max(0.0, left[a] - 1.0)
+        _lowered(cheaper, needs, eff, left, used_by, value, dearest)
+        _lowered_by_max(cheaper, needs, eff, left, used_by, by_max, pointed)
+        assert (value, dearest) == (by_max, pointed)
+
+
 def _relaxed_best(
     pre: list[list[int]], eff: list[list[int]], cost: list[float], goal: list[int]
 ) -> float:
