@@ -72,17 +72,19 @@ def held_off() -> Iterator[None]:
     is enabled again (if it was) when the last one ends."""
     with _hold.lock:
         if _hold.count == 0:
+            if _hold.watching != os.getpid():
+                # Started before anything changes: where no thread can start (a process at
+                # its limit of threads), the error leaves the collector as it was and the
+                # next block tries again. Not `threading.Thread`, whose `start` waits until
+                # the thread runs: the first block of a process, a small problem's planning
+                # of a few milliseconds, waited 4-18 ms on a busy machine for a thread it
+                # needs only after `HOLD_MOST` seconds. (Like a daemon thread, it does not
+                # keep the interpreter from exiting.)
+                _thread.start_new_thread(_watch, ())
+                _hold.watching = os.getpid()
             _hold.was_enabled = gc.isenabled()
             _hold.since = time.monotonic()
             gc.disable()
-            if _hold.watching != os.getpid():
-                # Not `threading.Thread`, whose `start` waits until the thread runs: the
-                # first block of a process, a small problem's planning of a few
-                # milliseconds, waited 4-18 ms on a busy machine for a thread it needs only
-                # after `HOLD_MOST` seconds. (Like a daemon thread, it does not keep the
-                # interpreter from exiting.)
-                _hold.watching = os.getpid()
-                _thread.start_new_thread(_watch, ())
         _hold.count += 1
     try:
         yield
