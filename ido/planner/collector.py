@@ -99,3 +99,14 @@ def held_off() -> Iterator[None]:
                 _hold.since = time.monotonic()
         if overdue:
             gc.collect()
+
+
+if hasattr(os, "register_at_fork"):
+    # A fork while another thread holds the lock (the watcher looking, a block beginning or
+    # ending) would give the child a lock held by a thread it does not have: its first
+    # block would wait for good. The fork waits for the lock and the child gets it free.
+    os.register_at_fork(
+        before=_hold.lock.acquire,
+        after_in_parent=_hold.lock.release,
+        after_in_child=_hold.lock.release,
+    )

@@ -7,6 +7,8 @@ from __future__ import annotations
 import _thread
 import gc
 import os
+import signal
+import threading
 from collections.abc import Callable
 
 import pytest
@@ -44,3 +46,46 @@ def test_a_watcher_that_cannot_start_leaves_the_collector_as_it_was(
         assert gc.isenabled()
     finally:
         gc.enable()
+
+
+def in_a_child(work: Callable[[], bool]) -> int:
+    """Fork, do `work` in the child (killed after 20 s if it hangs) and return its exit
+    status: 0 if it returned true."""
+    pid = os.fork()
+    if pid == 0:  # pragma: no cover (the child's lines are not traced)
+        signal.alarm(20)
+        try:
+            ok = work()
+        except BaseException:
+            ok = False
+        os._exit(0 if ok else 1)
+    return os.waitpid(pid, 0)[1]
+
+
+@forks
+@forking_with_threads
+def test_a_child_forked_while_another_thread_holds_the_lock_does_not_wait_for_it() -> None:
+    """The watcher looks at the hold under its lock once a second, and blocks take it as
+    they begin and end: a fork at that moment gave the child a lock held by a thread it
+    does not have, and its first search waited for good."""
+    holding, release = threading.Event(), threading.Event()
+
+    def hold() -> None:
+        with collector._hold.lock:
+            holding.set()
+            release.wait(0.5)
+
+    holder = threading.Thread(target=hold)
+    holder.start()
+    assert holding.wait(5)
+
+    def plan() -> bool:
+        with held_off():
+            return not gc.isenabled()
+
+    try:
+        status = in_a_child(plan)
+    finally:
+        release.set()
+        holder.join(5)
+    assert status == 0
