@@ -9,9 +9,11 @@ import gc
 import os
 import signal
 import threading
+import weakref
 from collections.abc import Callable
 
 import pytest
+from test_search_speed import collected_soon
 
 from ido.planner import collector
 from ido.planner.collector import held_off
@@ -89,3 +91,43 @@ def test_a_child_forked_while_another_thread_holds_the_lock_does_not_wait_for_it
         release.set()
         holder.join(5)
     assert status == 0
+
+
+@forks
+@forking_with_threads
+def test_a_child_forked_during_another_threads_search_still_collects(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The child keeps the count of a block whose thread it does not have, so the hold is
+    never let go there: a watching thread of its own still collects what is left in cycles,
+    during its own long block too."""
+    monkeypatch.setattr(collector, "HOLD_MOST", 0.0)  # as if held off that long already
+    inside, done = threading.Event(), threading.Event()
+
+    def search() -> None:
+        with held_off():
+            inside.set()
+            done.wait(30)
+
+    other = threading.Thread(target=search)
+    other.start()
+    assert inside.wait(5)
+
+    class Cyclic:
+        me: object
+
+    def long_block() -> bool:
+        with held_off():
+            garbage = Cyclic()
+            garbage.me = garbage
+            gone = weakref.ref(garbage)
+            del garbage
+            return collected_soon(gone)
+
+    try:
+        status = in_a_child(long_block)
+    finally:
+        done.set()
+        other.join(5)
+    assert status == 0
+    assert gc.isenabled()
