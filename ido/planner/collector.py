@@ -55,6 +55,7 @@ def _watch() -> None:
     (RSS grew by gigabytes while a CP-SAT decision ran for minutes). It looks at least once
     a second rather than being woken: waking it as each block begins cost small problems,
     planned in milliseconds, the wait for the interpreter's lock."""
+    threading.current_thread().name = "ido-collector"  # (for threading.enumerate, py-spy)
     while True:
         with _hold.lock:
             left = _hold.since + HOLD_MOST - time.monotonic() if _hold.count else LOOK_EACH

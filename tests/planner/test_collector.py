@@ -50,6 +50,18 @@ def test_a_watcher_that_cannot_start_leaves_the_collector_as_it_was(
         gc.enable()
 
 
+def test_the_watching_thread_is_named_for_who_lists_threads() -> None:
+    """threading.enumerate (and py-spy, which reads its names) shows it as ido-collector."""
+    with held_off():
+        pass
+    waited = threading.Event()
+    for _ in range(500):
+        if "ido-collector" in {t.name for t in threading.enumerate()}:
+            break
+        waited.wait(0.01)
+    assert "ido-collector" in {t.name for t in threading.enumerate()}
+
+
 def in_a_child(work: Callable[[], bool]) -> int:
     """Fork, do `work` in the child (killed after 20 s if it hangs) and return its exit
     status: 0 if it returned true."""
