@@ -6,12 +6,10 @@ object and, as the heap grows, every object again and again, finds nothing in th
 it took 31 % of rovers p05's first 40,000 expansions and 13 % of gripper prob05's. Searches
 may run on several threads at once (a decision's alternatives), so the collector is held
 off while any of them runs and let go, as it was, when the last one ends; what other code
-left in cycles meanwhile is collected then. Where searches keep overlapping (a worker's
-runs on several threads), none is ever the last: a block that ends while others run
-collects once the collector has been held off `HOLD_MOST` seconds, so the garbage of other
-threads does not pile up for good. Nor where one block lasts (a CP-SAT decision with a long
-`solve_time` while a worker's other threads run actions; no block ends while others run):
-a watching thread collects each `HOLD_MOST` seconds the collector stays held off.
+left in cycles meanwhile is collected then. Where the hold lasts (searches that keep
+overlapping on a worker's threads, so none is ever the last; a CP-SAT decision with a long
+`solve_time`), a watching thread collects each `HOLD_MOST` seconds the collector stays
+held off, so the garbage of other threads does not pile up for good.
 """
 
 from __future__ import annotations
@@ -25,8 +23,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 HOLD_MOST = 10.0
-"""Seconds the collector may stay held off before a block that ends while others run, or
-the watching thread, collects (a full collection: it walks the held blocks' objects too)."""
+"""Seconds the collector may stay held off before the watching thread collects (a full
+collection: it walks the held blocks' objects too)."""
 
 LOOK_EACH = 1.0
 """Seconds the watching thread sleeps at most between looks at how long the hold lasts."""
@@ -44,7 +42,9 @@ class _Hold:
         self.lock = threading.Lock()
         self.watching: int | None = None
         """The process whose watching thread runs (`_watch`): none yet, or a forked child's
-        parent, whose threads the child does not have."""
+        parent, whose threads the child does not have. Looked at as every block begins: a
+        child forked while another thread's block ran keeps that block's count, never let
+        go, and only a watcher of its own collects there."""
         self.count = 0
         self.was_enabled = False
         self.since = 0.0
@@ -60,6 +60,7 @@ def _watch() -> None:
     (RSS grew by gigabytes while a CP-SAT decision ran for minutes). It looks at least once
     a second rather than being woken: waking it as each block begins cost small problems,
     planned in milliseconds, the wait for the interpreter's lock."""
+    threading.current_thread().name = "ido-collector"  # (for threading.enumerate, py-spy)
     while True:
         with _hold.lock:
             left = _hold.since + HOLD_MOST - time.monotonic() if _hold.count else LOOK_EACH
@@ -76,29 +77,36 @@ def held_off() -> Iterator[None]:
     """Hold the cycle collector off in the block; nested and threaded blocks count, and it
     is enabled again (if it was) when the last one ends."""
     with _hold.lock:
+        if _hold.watching != os.getpid():
+            # Started before anything changes: where no thread can start (a process at its
+            # limit of threads), the error leaves the collector as it was and the next
+            # block tries again. Not `threading.Thread`, whose `start` waits until the
+            # thread runs: the first block of a process, a small problem's planning of a
+            # few milliseconds, waited 4-18 ms on a busy machine for a thread it needs only
+            # after `HOLD_MOST` seconds. (Like a daemon thread, it does not keep the
+            # interpreter from exiting.)
+            _thread.start_new_thread(_watch, ())
+            _hold.watching = os.getpid()
         if _hold.count == 0:
             _hold.was_enabled = gc.isenabled()
             _hold.since = time.monotonic()
             gc.disable()
-            if _hold.watching != os.getpid():
-                # Not `threading.Thread`, whose `start` waits until the thread runs: the
-                # first block of a process, a small problem's planning of a few
-                # milliseconds, waited 4-18 ms on a busy machine for a thread it needs only
-                # after `HOLD_MOST` seconds. (Like a daemon thread, it does not keep the
-                # interpreter from exiting.)
-                _hold.watching = os.getpid()
-                _thread.start_new_thread(_watch, ())
         _hold.count += 1
     try:
         yield
     finally:
-        overdue = False
         with _hold.lock:
             _hold.count -= 1
             if _hold.count == 0 and _hold.was_enabled:
                 gc.enable()
-            elif _hold.was_enabled and time.monotonic() - _hold.since >= HOLD_MOST:
-                overdue = True
-                _hold.since = time.monotonic()
-        if overdue:
-            gc.collect()
+
+
+if hasattr(os, "register_at_fork"):
+    # A fork while another thread holds the lock (the watcher looking, a block beginning or
+    # ending) would give the child a lock held by a thread it does not have: its first
+    # block would wait for good. The fork waits for the lock and the child gets it free.
+    os.register_at_fork(
+        before=_hold.lock.acquire,
+        after_in_parent=_hold.lock.release,
+        after_in_child=_hold.lock.release,
+    )

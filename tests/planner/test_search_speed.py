@@ -191,8 +191,8 @@ def test_searches_that_keep_overlapping_do_not_keep_the_collector_off_for_good(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """Where searches on several threads overlap without end (a worker's runs), the count
-    of blocks never drops to none: a block that ends while others run collects the cycles
-    left meanwhile once the collector has been held off `HOLD_MOST` seconds."""
+    of blocks never drops to none: the cycles left meanwhile are collected once the
+    collector has been held off `HOLD_MOST` seconds (by the watching thread)."""
     monkeypatch.setattr(collector, "HOLD_MOST", 0.0)  # as if held off that long already
 
     class Cyclic:
@@ -214,9 +214,7 @@ def test_searches_that_keep_overlapping_do_not_keep_the_collector_off_for_good(
             garbage.me = garbage  # type: ignore[attr-defined]
             gone = weakref.ref(garbage)
             del garbage
-        # collected as the block ended, the other still running (or by the watching
-        # thread, whose collection in progress makes the block's own a no-op)
-        assert collected_soon(gone)
+        assert collected_soon(gone)  # the other block still running
         assert not gc.isenabled()  # and still held off for the other
     finally:
         first_out.set()
@@ -239,9 +237,9 @@ def test_one_long_hold_does_not_keep_the_collector_off_for_good(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     """A single block that lasts (a CP-SAT decision with a long `solve_time`, planned while
-    a worker's other threads run actions) never ends while others run, so no block's end
-    collects: the cycles other code leaves meanwhile are collected each `HOLD_MOST` seconds
-    all the same, and the collector stays held off for the block."""
+    a worker's other threads run actions) does not end for a while: the cycles other code
+    leaves meanwhile are collected each `HOLD_MOST` seconds all the same, and the
+    collector stays held off for the block."""
     monkeypatch.setattr(collector, "HOLD_MOST", 0.0)  # as if held off that long already
 
     class Cyclic:
