@@ -361,6 +361,11 @@ class AStarSearch:
                 expanded += 1
                 if report and not expanded % progress.EVERY:
                     progress.report(stage="search", expanded=expanded, most=most)
+                # The sets' check, after `PRUNE_CHECK` expansions, before the step limit can
+                # skip this one: sets not worth their work here are no longer worked out.
+                checked = expanded == PRUNE_CHECK + 1 and stubborn is not None
+                if checked and self.pruned < PRUNE_LEAST * self.offered:
+                    stubborn = self.stubborn = None
                 if label.steps >= limit:
                     continue
                 was = here.hit
@@ -372,8 +377,6 @@ class AStarSearch:
                         self.offered += len(applying)
                         self.pruned += len(applying) - len(kept)
                         applying = kept
-                    if expanded == PRUNE_CHECK and self.pruned < PRUNE_LEAST * self.offered:
-                        stubborn = self.stubborn = None  # not worth its work here
                 for a in applying:
                     keep, put = packed[a]  # `apply_step`, inline: it is the innermost loop
                     after = state & keep | put

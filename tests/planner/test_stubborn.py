@@ -156,3 +156,22 @@ def test_the_interference_is_worked_out_only_for_the_actions_a_set_holds_where_t
     kept = stubborn.applicable(start, applying)
     assert kept is not None and len(kept) == 1 < len(applying)
     assert list(stubborn.interfering) == kept
+
+
+def test_the_check_is_made_when_the_expansion_it_falls_on_is_at_the_step_limit(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Three steps that each set one fluent to its own value interfere: the sets leave out
+    none of them. Within one step (`max_steps: 1`) every expansion after the start's is at
+    the limit; the check that fell on one of them was skipped, and the sets were worked out
+    to the end of the search."""
+    monkeypatch.setattr(astar, "PRUNE_CHECK", 2)
+    setting = [Action(f"set-{v}", "p", 1.0, 1.0, 1.0, (), (("x.s", v),)) for v in ("a", "b", "c")]
+    finish = Action("finish", "p", 1.0, 1.0, 1.0, ("state.x.s == 'c'",), (("x.done", True),))
+    state = close_world({"x": {"s": "a"}}, ["x.done"])
+    t = Task(state, ("state.x.done",), (*setting, finish), max_steps=1)
+    g = ground(t)
+    search = AStarSearch(Question(t, g, 1))
+    assert search.run(SEARCH_STATES, SEARCH_STATES * 200) is None
+    assert search.expanded > 2 and search.offered > 0 and search.pruned == 0
+    assert search.stubborn is None
