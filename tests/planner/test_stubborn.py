@@ -4,6 +4,7 @@ fewer states, the same optimal cost and steps."""
 from __future__ import annotations
 
 import random
+from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
 
@@ -11,9 +12,11 @@ import pytest
 
 from ido.planner import astar
 from ido.planner.astar import AStarSearch
-from ido.planner.grounding import ground
+from ido.planner.grounding import Grounded, ground
 from ido.planner.simulate import check_plan
 from ido.planner.solving import Question
+from ido.planner.stubborn import Stubborn
+from ido.planner.tables import Table
 from ido.planner.types import SEARCH_STATES, Action, Limits, Task
 from ido.state import close_world
 from tests.planner.test_property import random_task
@@ -175,3 +178,26 @@ def test_the_check_is_made_when_the_expansion_it_falls_on_is_at_the_step_limit(
     assert search.run(SEARCH_STATES, SEARCH_STATES * 200) is None
     assert search.expanded > 2 and search.offered > 0 and search.pruned == 0
     assert search.stubborn is None
+
+
+def test_the_search_of_states_own_cuts_takes_the_first_searchs_sets(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The search of states' own LM-cuts made its own relation again and worked out sets
+    for its own `PRUNE_CHECK` expansions where the first search had found they leave out
+    too little and stopped: it goes on as the first did, without them."""
+    made: list[Stubborn] = []
+
+    def counted(g: Grounded, actions: Sequence[int], goal: Sequence[Table]) -> Stubborn:
+        made.append(Stubborn(g, actions, goal))
+        return made[-1]
+
+    monkeypatch.setattr(astar, "Stubborn", counted)
+    monkeypatch.setattr(astar, "PRUNE_CHECK", 5)
+    monkeypatch.setattr(astar, "OWN_CUTS_AFTER", 20)
+    monkeypatch.setattr(astar, "REORDER_AFTER", 10**9)
+    t = gripper(tmp_path, 4)
+    found, search = searched(t, prune=True)
+    assert search.expanded >= 20 and search.stubborn is None  # the second search was asked
+    assert len(made) == 1
+    assert found == searched(t, prune=False)[0]
