@@ -172,10 +172,13 @@ class AStarSearch:
     parts: `run` goes on from where the last part stopped, up to budgets that count from
     the start."""
 
-    def __init__(self, asked: Question, own_cuts: bool = False) -> None:
+    def __init__(
+        self, asked: Question, own_cuts: bool = False, asker: AStarSearch | None = None
+    ) -> None:
         """`own_cuts`: work out each popped state's own LM-cut (`StateCuts`), except by
         latency; by default the search asks for a search that does once it has expanded
-        `OWN_CUTS_AFTER`."""
+        `OWN_CUTS_AFTER`. `asker`: the search of the same question asking this one, whose
+        stubborn sets it takes on (none where that one found they did not pay)."""
         self.asked = asked
         task, g, metric, without, under = (
             asked.task, asked.g, asked.metric, asked.without, asked.under
@@ -242,7 +245,11 @@ class AStarSearch:
         self.most_goals = max((len(t) for t in remaining.touched.values()), default=1) or 1
         # Untimed, the search follows a strong stubborn set's actions alone (a plan's steps
         # reordered keep its metric, steps and sums; not its critical path).
-        self.stubborn = None if timed else Stubborn(g, actions, g.goal)
+        self.stubborn: Stubborn | None = None
+        if asker is not None:
+            self.stubborn = asker.stubborn
+        elif not timed:
+            self.stubborn = Stubborn(g, actions, g.goal)
         self.offered = self.pruned = 0  # actions that applied, and those left out
         self.order = itertools.count()
         self.expanded = self.compared = 0
@@ -361,6 +368,11 @@ class AStarSearch:
                 expanded += 1
                 if report and not expanded % progress.EVERY:
                     progress.report(stage="search", expanded=expanded, most=most)
+                # The sets' check, after `PRUNE_CHECK` expansions, before the step limit can
+                # skip this one: sets not worth their work here are no longer worked out.
+                checked = expanded == PRUNE_CHECK + 1 and stubborn is not None
+                if checked and self.pruned < PRUNE_LEAST * self.offered:
+                    stubborn = self.stubborn = None
                 if label.steps >= limit:
                     continue
                 was = here.hit
@@ -372,8 +384,6 @@ class AStarSearch:
                         self.offered += len(applying)
                         self.pruned += len(applying) - len(kept)
                         applying = kept
-                    if expanded == PRUNE_CHECK and self.pruned < PRUNE_LEAST * self.offered:
-                        stubborn = self.stubborn = None  # not worth its work here
                 for a in applying:
                     keep, put = packed[a]  # `apply_step`, inline: it is the innermost loop
                     after = state & keep | put
@@ -476,7 +486,7 @@ class AStarSearch:
         there is given up, and one ahead is allowed `OWN_CUTS_AHEAD` LM-cuts. The check
         comes sooner where the LM-cuts are dear: at `OWN_CUTS_MOST` of them or
         `OWN_CUTS_WORK` of their work."""
-        own = AStarSearch(self.asked, own_cuts=True)
+        own = AStarSearch(self.asked, own_cuts=True, asker=self)
         own.reorder = self.reorder  # looked for already: dropping paths by it from the start
         states, compared = max_states - self.expanded, max_compared - self.compared
         try:
