@@ -189,6 +189,23 @@ def not_waiting(run_id: str, events: Sequence[Event], resume: str) -> str:
     return f"{said}: already answered, {answered}; continue it with {resume}"
 
 
+def not_blocked(run_id: str, outcome: str | None, events: Sequence[Event], resume: str) -> str:
+    """Why a verdict on a run that is not blocked is refused: what the run is now, and what
+    moves it on. An interrupted run (its process killed mid-step) was said only "not
+    waiting for an approval", with no word of `ido resume`."""
+    from ido.runtime.owners import live_owner
+
+    said = f"run {run_id} is not waiting for an approval"
+    if outcome is not None:
+        return f"{said}: it has ended, {outcome}; there is nothing to answer"
+    if live_owner(list(events)) is not None:
+        return f"{said}: it is running; a request it makes is listed by ido approvals"
+    return (
+        f"{said}: it is interrupted (its process stopped before it ended, not blocked); "
+        f"continue it with {resume}"
+    )
+
+
 def choose(
     waiting: list[Request],
     run_id: str,

@@ -8,7 +8,13 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from ido.approval_verdicts import check_not_expired, choose, not_waiting, verdict_data
+from ido.approval_verdicts import (
+    check_not_expired,
+    choose,
+    not_blocked,
+    not_waiting,
+    verdict_data,
+)
 from ido.approvals import Key, Request, answering, requests, step_words, tally, waiting_of
 from ido.approvers import check_new_approver, next_approval, so_far_words
 from ido.errors import IdoError
@@ -91,9 +97,10 @@ def record_verdict(
     `ido.approve`'s arguments."""
     run_id = store.resolve(run_ref)
     while True:
-        if store.run(run_id).outcome != "blocked":
-            raise IdoError(f"run {run_id} is not waiting for an approval")
+        outcome = store.run(run_id).outcome
         events = store.events(run_id)
+        if outcome != "blocked":
+            raise IdoError(not_blocked(run_id, outcome, events, resume(run_id)))
         scenario = scenario_of(events)
         if scenario is not None:
             name = scenario.get("metadata", {}).get("name")

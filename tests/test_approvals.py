@@ -1163,3 +1163,29 @@ def test_limit_keeps_the_requests_waiting_longest_whenever_their_runs_started(
     assert listed[0]["since"] < listed[1]["since"]
     code, out = ido("approvals", "--limit", "1")
     assert code == 0 and out.startswith(listed[0]["run"]), out
+
+
+def test_a_verdict_on_an_interrupted_run_says_it_is_interrupted_and_to_resume_it(
+    project: Path,
+) -> None:
+    """A run whose process was killed mid-step (SIGTERM) is not blocked: a verdict on it
+    said only "is not waiting for an approval", with no word of the run's state nor of
+    `ido resume`."""
+    journal = project / ".ido" / "ido.db"
+    with SqliteJournal(journal) as store:  # started, never ended, by a process now gone
+        store.start_run("r01", "ship-order", "2026-12-07T12:00:01.000+00:00", {})
+    for verdict in (["approve"], ["reject", "--comment", "too late"]):
+        code, out = ido(*verdict, "r01", "--by", "bob")
+        assert code == 2, out
+        assert out == (
+            "error: run r01 is not waiting for an approval: it is interrupted (its process "
+            "stopped before it ended, not blocked); continue it with ido resume r01\n"
+        )
+
+
+def test_a_verdict_on_an_ended_run_says_how_it_ended(gated: Path) -> None:
+    ido("run", "ship-order")
+    ido("approve", "last", "--by", "alice")
+    assert ido("resume", "last")[0] == 0
+    code, out = ido("approve", "last", "--by", "bob")
+    assert code == 2 and "is not waiting for an approval: it has ended, achieved" in out, out

@@ -381,7 +381,7 @@ def test_a_damaged_journal_is_an_error_naming_it_not_a_traceback(
     path.write_bytes(bytes(data))
     result = CliRunner().invoke(app, command)
     assert result.exit_code == 2, result.output
-    assert result.output.startswith("error: journal .ido/ido.db: "), result.output
+    assert result.output.startswith("error: journal .ido/ido.db is damaged ("), result.output
     assert result.exception is None or isinstance(result.exception, SystemExit)
 
 

@@ -12,6 +12,7 @@ from typing import Any, Generic, TypeVar
 from ido.errors import JournalError
 from ido.journal.connections import BUSY_SECONDS, identity, patiently
 from ido.journal.opening import _Opened
+from ido.journal.sqlite_errors import damaged, is_damaged
 
 T = TypeVar("T")
 R = TypeVar("R")
@@ -79,7 +80,9 @@ class _Committing(_Opened):
 
     def failed(self, error: sqlite3.Error) -> JournalError:
         """SQLite's `error` as the journal's (`journal .ido/ido.db: database disk image is
-        malformed`)."""
+        malformed`), a damaged file said to be one (`sqlite_errors.damaged`)."""
+        if is_damaged(error):
+            return damaged(self.path, error)
         return JournalError(f"journal {self.path}: {error}")
 
     def _lead(self, own: _Write[Any]) -> None:

@@ -21,6 +21,7 @@ from ido.journal.connections import (
 )
 from ido.journal.records import stamp
 from ido.journal.schema import _GUARD, _SCHEMA, _TABLES, CHAINED_SINCE, SCHEMA_VERSION
+from ido.journal.sqlite_errors import blames_permissions, damaged, is_damaged
 from ido.text import some
 
 if TYPE_CHECKING:
@@ -71,7 +72,11 @@ class _Opened:
         """After `error` opening the journal to write: open it read-only for a command that
         only reads; else refuse, saying so when it could be read (a read-only mount, or a
         read-only file: SQLite opens that one silently read-only, and the first write
-        failed, `attempt to write a readonly database`, with no word of what to do)."""
+        failed, `attempt to write a readonly database`, with no word of what to do). A
+        damaged file is said to be one; an error that does not mean the journal may not be
+        written (a lock held too long, an upgrade that failed) is given as it is."""
+        if is_damaged(error):
+            raise damaged(self.path, error, opening=True) from None
         refused = JournalError(f"cannot open journal {self.path}: {error}")
         if not self.path.is_file():
             if reading or not isinstance(error, OSError):
@@ -91,10 +96,16 @@ class _Opened:
             if reading:
                 raise
             raise refused from None
-        except (sqlite3.Error, OSError):
+        except (sqlite3.Error, OSError) as exc:
             if opened is not None:
                 opened.close()
-            raise refused from None
+            raise (damaged(self.path, exc, opening=True) if is_damaged(exc) else refused) from None
+        if not reading and not blames_permissions(error, self.path):
+            self._db.close()
+            raise JournalError(
+                f"cannot open journal {self.path} to write: {error}; nothing was done. ido "
+                "runs, explain, audit and approvals can read it"
+            )
         if not reading:
             self._db.close()
             raise JournalError(

@@ -1,0 +1,82 @@
+"""What a journal that cannot be opened, or read, says: a damaged file as one, and a
+journal ido may not write apart from any other error."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ido.cli import app
+from ido.errors import JournalError
+from ido.journal import SqliteJournal
+
+runner = CliRunner()
+
+
+def ido(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def damage(journal: Path, how: str) -> None:
+    """Damage a journal as a stray write (garbage over its second page's header) or a copy
+    cut short does."""
+    if how == "overwritten":
+        with journal.open("r+b") as file:
+            file.seek(4096)
+            file.write(b"garbage")
+    else:
+        with journal.open("r+b") as file:
+            file.truncate(journal.stat().st_size // 2)
+
+
+@pytest.mark.parametrize("how", ["overwritten", "truncated"])
+@pytest.mark.parametrize("command", [["verify"], ["runs"], ["run", "ship-order"]])
+def test_a_damaged_journal_is_said_to_be_damaged_and_left_as_it_is(
+    project: Path, how: str, command: list[str]
+) -> None:
+    """It said only `database disk image is malformed`: not that the file is damaged, nor
+    which, nor what to do."""
+    for _ in range(3):
+        assert ido("run", "ship-order", "--quiet")[0] == 0
+    journal = project / ".ido" / "ido.db"
+    damage(journal, how)
+    before = journal.read_bytes()
+    code, out = ido(*command)
+    assert code == 2, out
+    assert out == (
+        "error: journal .ido/ido.db is damaged (database disk image is malformed): SQLite "
+        "cannot read it whole; nothing was written to it. Restore it from a copy or an "
+        "archive; the sqlite3 shell saves what can still be read of it as SQL: sqlite3 "
+        ".ido/ido.db '.recover' > recovered.sql\n"
+    )
+    assert journal.read_bytes() == before
+
+
+def test_an_error_that_is_not_about_permissions_is_not_blamed_on_them(tmp_path: Path) -> None:
+    """An older journal whose upgrade fails (a hand-edited event that is not JSON) was said
+    to be "read but not written (malformed JSON: a read-only file, folder or mount?)",
+    sending its reader after permissions of a file they may write."""
+    path = tmp_path / "ido.db"
+    with SqliteJournal(path) as journal:
+        journal.start_run("r1", "i", "2026-12-06T00:00:00.000+00:00", {})
+    db = sqlite3.connect(path)
+    for statement in (
+        "DROP TRIGGER events_chained",
+        "DROP INDEX runs_recorded",
+        "ALTER TABLE runs DROP COLUMN recorded_at",  # schema 3: upgraded on opening
+        "UPDATE meta SET value = '3' WHERE key = 'schema_version'",
+        "UPDATE events SET data = '{not json' WHERE seq = 1",
+    ):
+        db.execute(statement)
+    db.commit()
+    db.close()
+    with pytest.raises(JournalError) as refused:
+        SqliteJournal(path)
+    assert str(refused.value) == (
+        f"cannot open journal {path} to write: malformed JSON; nothing was done. ido runs, "
+        "explain, audit and approvals can read it"
+    )
