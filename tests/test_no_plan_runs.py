@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 
 from ido import LocalRuntime, MemoryJournal, load_catalog
 from ido.cli import app
+from ido.journal.records import Event
 from ido.journal.sqlite import SqliteJournal
 from ido.run_ends import found_no_plan
 
@@ -150,3 +151,30 @@ def test_outcome_infeasible_is_pointed_at_no_plan(project: Path) -> None:
     result = runner.invoke(app, ["runs", "--outcome", "infeasible"])
     assert result.exit_code == 2
     assert "'infeasible' is not an outcome; did you mean 'no-plan'?" in result.output
+
+
+class _CountingJournal(SqliteJournal):
+    """A journal that counts how many times a run's events are read whole."""
+
+    reads = 0
+
+    def events(self, run_id: str) -> list[Event]:
+        type(self).reads += 1
+        return super().events(run_id)
+
+
+@pytest.mark.parametrize(("fail", "code"), [(False, 4), (True, 1)])
+def test_a_failed_runs_exit_code_comes_from_its_report_its_events_read_once(
+    project: Path, monkeypatch: pytest.MonkeyPatch, fail: bool, code: int
+) -> None:
+    """A run that found no plan exits 4, one whose steps failed 1, as its report says:
+    `ido run` read all the run's events again for it after the run had read them to end."""
+    intent = project / "intents" / "ship-order.yaml"
+    if fail:
+        monkeypatch.setenv("FAKESVC_FAIL", "cheappay,priceypay")
+    else:
+        intent.write_text(intent.read_text().replace("5.0", "0.1"))
+    monkeypatch.setattr("ido.journal.sqlite.SqliteJournal", _CountingJournal)
+    monkeypatch.setattr(_CountingJournal, "reads", 0)
+    assert ido("run", "ship-order")[0] == code
+    assert _CountingJournal.reads == 1

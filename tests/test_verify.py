@@ -639,6 +639,37 @@ def test_reading_a_run_row_rewritten_as_another_type_is_an_error_not_a_traceback
     assert "edited by hand" in out and "ido verify" in out
 
 
+@pytest.mark.parametrize("fmt", ["text", "md", "json", "html"])
+def test_explaining_a_decision_whose_result_was_edited_to_null_is_an_error_not_a_traceback(
+    journal: Path, fmt: str
+) -> None:
+    victim = run_ids(journal)[0]
+    sql(
+        journal,
+        "UPDATE events SET data = json_set(data, '$.result', json('null')) "
+        "WHERE run_id = ? AND kind = 'decided'",
+        victim,
+    )
+    code, out = ido("explain", victim, "--format", fmt)
+    assert code == 2, out
+    assert f"run {victim}, event 3 (decided): its result is null, not the object" in out
+    assert "edited by hand" in out and "ido verify" in out
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_listing_runs_with_a_decision_edited_into_no_json_names_the_run_and_event(
+    journal: Path, fmt: str
+) -> None:
+    victim = run_ids(journal)[0]
+    sql(
+        journal, "UPDATE events SET data = 'not json' WHERE run_id = ? AND kind = 'decided'", victim
+    )
+    code, out = ido("runs", "--format", fmt)
+    assert code == 2, out
+    assert f"run {victim}, event 3 (decided) holds no JSON object" in out
+    assert "edited by hand" in out and "ido verify" in out
+
+
 def test_a_runs_events_all_removed_are_not_passed_off_as_recorded_before_chaining(
     journal: Path,
 ) -> None:

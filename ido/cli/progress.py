@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from ido.cli.common import _tell, _with_journal, exit_of
+from ido.cli.common import INFEASIBLE, _tell, _with_journal, exit_of
 
 
 def _no_plan(reason: str) -> str:
@@ -24,10 +24,16 @@ def _report(report: Any, journal: Path) -> None:
 
 
 def run_exit(report: Any, journal: Path) -> int:
-    """The exit code of a run that ended (`exit_of`), its events read from `journal` when
-    it failed: whether it found no plan before it did anything."""
+    """The exit code of a run that ended (`exit_of`): for a failed run, whether it found
+    no plan before it did anything as its report says (`RunReport.found_no_plan`, told
+    from its events as it ended). Its events are read again from `journal` only for a
+    report that does not say (a Temporal worker of an ido before it was sent): read
+    twice, a failed run of a wide catalog parsed every decision twice on its way out."""
     if report.outcome != "failed":
         return exit_of(report.outcome, ())
+    said = getattr(report, "found_no_plan", None)
+    if isinstance(said, bool):
+        return INFEASIBLE if said else exit_of(report.outcome, ())
     from ido.journal.sqlite import SqliteJournal
 
     with SqliteJournal(journal, reading=True) as store:

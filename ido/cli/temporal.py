@@ -319,7 +319,7 @@ def _ended(
     held, events = events_of(run_id, ops, catalogs)
     with SqliteJournal(journal) as store:
         store.import_run(held.run(run_id), events, held.replies())
-    fields = ("run_id", "outcome", "reason", "cost", "duration")
+    fields = ("run_id", "outcome", "reason", "cost", "duration", "found_no_plan")
     _report(SimpleNamespace(**{f: report.get(f) for f in fields}), journal)
 
 

@@ -196,19 +196,35 @@ class _Reading(_Committing):
         free."""
         found: dict[str, tuple[float, int]] = {}
         for run_id in run_ids:
-            row = self._db.execute(
-                "SELECT SUM(EXISTS (SELECT 1 FROM json_each(data, '$.result.solver.llm.calls') "
-                "AS c WHERE COALESCE(json_extract(c.value, '$.reply.asked'), 1))), "
-                "SUM(json_extract(data, '$.result.solver.llm.cost')), "
-                "SUM(json_extract(data, '$.result.solver.llm.input_tokens') + "
-                "json_extract(data, '$.result.solver.llm.output_tokens')) FROM events "
-                "WHERE run_id=? AND kind='decided' "
-                "AND json_extract(data, '$.result.solver.llm') IS NOT NULL",
-                (run_id,),
-            ).fetchone()
+            try:
+                row = self._db.execute(
+                    "SELECT SUM(EXISTS (SELECT 1 FROM json_each(data, "
+                    "'$.result.solver.llm.calls') AS c "
+                    "WHERE COALESCE(json_extract(c.value, '$.reply.asked'), 1))), "
+                    "SUM(json_extract(data, '$.result.solver.llm.cost')), "
+                    "SUM(json_extract(data, '$.result.solver.llm.input_tokens') + "
+                    "json_extract(data, '$.result.solver.llm.output_tokens')) FROM events "
+                    "WHERE run_id=? AND kind='decided' "
+                    "AND json_extract(data, '$.result.solver.llm') IS NOT NULL",
+                    (run_id,),
+                ).fetchone()
+            except sqlite3.OperationalError:  # malformed JSON: said of its run and event
+                self._refuse_unreadable(run_id)
+                raise
             if row[0]:
                 found[run_id] = (float(row[1] or 0.0), int(row[2] or 0))
         return found
+
+    def _refuse_unreadable(self, run_id: str) -> None:
+        """A clear error naming the run's first decision that is no JSON (edited by hand),
+        where SQLite's `json_extract` said only "malformed JSON"; nothing if none is."""
+        row = self._db.execute(
+            "SELECT run_id, seq, at, kind, data FROM events WHERE run_id=? "
+            "AND kind='decided' AND NOT json_valid(data) ORDER BY seq LIMIT 1",
+            (run_id,),
+        ).fetchone()
+        if row is not None:
+            self._event(row[0], row[1], row[2], row[3], row[4], whole=False)
 
     @_locked
     def get(self, key: str) -> Mapping[str, Any] | None:

@@ -30,6 +30,7 @@ from ido.errors import IdoError, JournalError
 from ido.journal.catalogs import key_of
 from ido.loading.catalog import Catalog
 from ido.model import Intent
+from ido.run_ends import found_no_plan
 from ido.runtime.handover import HandedOver
 from ido.state import digest
 from ido.temporal.client import record
@@ -245,16 +246,20 @@ class Pursuit:
 
 def _blocked(journal: ForwardingJournal, run_id: str) -> dict[str, Any]:
     """The run's report as its journal stands (a blocked run's, or one that had ended),
-    with when its first waiting request expires (or None)."""
+    with when its first waiting request expires (or None), and whether it found no plan
+    before it did anything, as the report of a run that ends here says (`RunReport`):
+    without it, `ido run --temporal` read the run's events again for its exit code."""
     row = journal.run(run_id)
     events = journal.events(run_id)
     given = verdicts(events)
     deadlines = [r.deadline for r in waiting_of(requests(events), given) if r.deadline is not None]
+    outcome = row.outcome or "blocked"
     return {
         "run_id": run_id,
-        "outcome": row.outcome or "blocked",
+        "outcome": outcome,
         "reason": row.reason,
         "cost": row.cost,
         "duration": row.duration or 0.0,
+        "found_no_plan": outcome == "failed" and found_no_plan(events),
         "wait_until": min(deadlines) if deadlines else None,
     }
