@@ -24,6 +24,7 @@ from ido.approvals import PLAN, THE_PLAN, Key, Request, key_of, pending, request
 from ido.errors import JournalError
 from ido.explain import markdown_text
 from ido.explain_decisions import approved_line
+from ido.explain_rejected import with_owner
 from ido.journal.records import Event, RunRow, epoch, llm_cost, made_calls, scenario_of, stamp
 from ido.model import format_wait
 from ido.planner.denials import SECRET_RULE, UNBOUND
@@ -299,7 +300,7 @@ def render(report: dict[str, Any], fmt: str) -> str:
     lines += ["", head("Denials by rule")]
     lines += [
         item(
-            f"{_owned(rule, d.get('owner'))}: "
+            f"{with_owner(rule, d.get('owner'))}: "
             f"{d['decisions']:,} decision(s), denied {', '.join(d['capabilities'])}"
             + _failing_closed(
                 d.get("unevaluated", 0), d.get("partly_unevaluated", 0), d["decisions"]
@@ -492,8 +493,3 @@ def _no_plan(report: Mapping[str, Any]) -> str:
     of an older ido, without the count, says nothing."""
     count = report.get("no_plan") or 0
     return f" ({count:,} of them no-plan)" if count else ""
-
-
-def _owned(rule: str, owner: str | None) -> str:
-    """A rule with who answers for it, when its policy names someone."""
-    return rule if owner is None else f"{rule} (owner {owner})"

@@ -58,8 +58,7 @@ def owned_rejections(result: Mapping[str, Any], owners: Mapping[str, str]) -> di
 def _rule_of(rejection: Mapping[str, Any]) -> str | None:
     """A rejection's rule as a line names it: `residency/pii (owner compliance)`."""
     rule = rejection.get("rule")
-    owner = rejection.get("owner")
-    return f"{rule} (owner {owner})" if rule and owner else rule
+    return with_owner(rule, rejection.get("owner")) if rule else rule
 
 
 OWN_REASONS = "each for a reason of its own"
@@ -179,8 +178,13 @@ def policy_lines(
 def owned(rule: str, owners: Mapping[str, str]) -> str:
     """`rule` (`policy/rule-id`) with its policy's owner, when it names one:
     `spend/big-plan (owner finance)`."""
-    owner = owners.get(rule.partition("/")[0])
-    return rule if owner is None else f"{rule} (owner {owner})"
+    return with_owner(rule, owners.get(rule.partition("/")[0]))
+
+
+def with_owner(rule: str, owner: str | None) -> str:
+    """A rule with who answers for it, when its policy names someone (every line that
+    names a rule's owner says it so)."""
+    return rule if not owner else f"{rule} (owner {owner})"
 
 
 def _policy_line(h: Mapping[str, Any]) -> str:
