@@ -539,7 +539,10 @@ def test_an_interrupt_while_the_pipes_are_set_up_still_ends_the_step(
 
     def interrupted(*_: object) -> None:
         deadline = time.monotonic() + 10
-        while not pidfile.exists() and time.monotonic() < deadline:
+        # (the shell makes the file before it writes its id: an empty file is not yet one)
+        while not (pidfile.exists() and pidfile.read_text().strip()):
+            if time.monotonic() > deadline:
+                break
             time.sleep(0.01)
         raise Terminated(signal.SIGTERM)
 
