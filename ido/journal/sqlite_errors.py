@@ -8,7 +8,7 @@ import os
 import sqlite3
 from pathlib import Path
 
-from ido.errors import JournalError
+from ido.errors import DamagedJournal
 
 _NOT_PERMITTED = {errno.EACCES, errno.EPERM, errno.EROFS}
 """The errors of the file system that mean a file or folder may not be written."""
@@ -25,12 +25,12 @@ def is_damaged(error: BaseException) -> bool:
     return "database disk image is malformed" in str(error)
 
 
-def damaged(path: Path | str, error: BaseException, opening: bool = False) -> JournalError:
+def damaged(path: Path | str, error: BaseException, opening: bool = False) -> DamagedJournal:
     """The error of a damaged journal: which file, and how to get its history back; when
     `opening` it, that ido wrote nothing to it. It said only `database disk image is
     malformed`."""
     unwritten = "; nothing was written to it" if opening else ""
-    return JournalError(
+    return DamagedJournal(
         f"journal {path} is damaged ({error}): SQLite cannot read it whole{unwritten}. "
         "Restore it from a copy or an archive; the sqlite3 shell saves what can still be "
         f"read of it as SQL: sqlite3 {path} '.recover' > recovered.sql"
