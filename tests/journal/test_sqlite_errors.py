@@ -3,6 +3,8 @@ journal ido may not write apart from any other error."""
 
 from __future__ import annotations
 
+import errno
+import os
 import sqlite3
 from pathlib import Path
 
@@ -108,3 +110,19 @@ def test_a_run_cut_short_by_damage_is_not_sent_to_a_copy_that_lacks_it(project: 
         f"again); save what can be read first (as SAVED), then continue it with ido resume "
         f"{run_id} --journal SAVED\n"
     ), out
+
+
+def test_a_full_disk_is_read_alike_from_the_system_and_from_sqlite(tmp_path: Path) -> None:
+    """A full disk or quota said by the system (ENOSPC, EDQUOT) was not counted among the
+    errors that keep a journal from being written, though SQLite's `disk is full` was, and
+    making a journal read it from its own list of errno values."""
+    from ido.journal.sqlite_errors import blames_permissions, why_not_made, why_not_written
+
+    for code in (errno.ENOSPC, errno.EDQUOT):
+        full = OSError(code, os.strerror(code))
+        assert blames_permissions(full, tmp_path / "ido.db")
+        assert why_not_written(full).startswith("a full disk")
+        assert why_not_made(full).endswith(": a full disk, or a quota?")
+    sqlite_full = sqlite3.OperationalError("database or disk is full")
+    assert blames_permissions(sqlite_full, tmp_path / "ido.db")
+    assert why_not_written(sqlite_full).startswith("a full disk")
