@@ -193,13 +193,34 @@ def not_blocked(run_id: str, outcome: str | None, events: Sequence[Event], resum
     """Why a verdict on a run that is not blocked is refused: what the run is now, and what
     moves it on. An interrupted run (its process killed mid-step) was said only "not
     waiting for an approval", with no word of `ido resume`."""
-    from ido.runtime.owners import live_owner
+    from ido.journal.records import scenario_of, temporal_flags, temporal_of
+    from ido.runtime.owners import elsewhere, live_owner
 
     said = f"run {run_id} is not waiting for an approval"
     if outcome is not None:
         return f"{said}: it has ended, {outcome}; there is nothing to answer"
+    scenario = scenario_of(events)
+    if scenario is not None:  # `ido resume` refuses it: its world was simulated
+        name = scenario.get("metadata", {}).get("name")
+        return (
+            f"{said}: it ran in the simulated world of scenario '{name}' and did not end; "
+            "run the scenario again instead"
+        )
+    temporal = temporal_of(events)
+    if temporal is not None:  # its workflow goes on on the server: a local resume refuses it
+        return (
+            f"{said}: it is pursued on the Temporal server at {temporal.get('address')}, and "
+            f"was not blocked when last imported; ido temporal pull {run_id}"
+            f"{temporal_flags(temporal)} imports where it stands now"
+        )
     if live_owner(list(events)) is not None:
         return f"{said}: it is running; a request it makes is listed by ido approvals"
+    host = elsewhere(events)
+    if host is not None:  # this machine cannot see whether that process still lives
+        return (
+            f"{said}: it has not ended, and its process ran on host {host}, where it may "
+            f"still be running; if it stopped there, continue it with {resume}"
+        )
     return (
         f"{said}: it is interrupted (its process stopped before it ended, not blocked); "
         f"continue it with {resume}"

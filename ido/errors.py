@@ -13,6 +13,7 @@ IdoError
 ├── ExecutionError       a binding could not be performed (raised inside the runtime only)
 │   └── ObserverError    an observer could not be read: which one, and why apart
 ├── JournalError         the journal database is unusable
+│   └── DamagedJournal   its file is damaged: SQLite cannot read it whole
 └── WriteError           a file the user asked for cannot be written (`writing`)
 """
 
@@ -127,6 +128,10 @@ class ObserverError(ExecutionError):
 
 class JournalError(IdoError):
     """The journal database cannot be opened or is inconsistent."""
+
+
+class DamagedJournal(JournalError):
+    """The journal's file is damaged (SQLite: `database disk image is malformed`)."""
 
 
 class WriteError(IdoError):

@@ -28,13 +28,13 @@ from ido.journal.connections import (
     BUSY_SECONDS,
     BUSY_STEP_SECONDS,
     _read_only,
-    _why_not_made,
     make_private,
     patiently,
 )
 from ido.journal.records import stamp
 from ido.journal.schema import CHAINED_SINCE, NEWEST_FIRST, PRUNES
 from ido.journal.sqlite import SqliteJournal
+from ido.journal.sqlite_errors import why_not_made
 
 _ENDED = "r.outcome IS NOT NULL AND r.outcome != 'blocked'"
 """The runs that ended and wait for nobody: any outcome but `blocked`."""
@@ -198,7 +198,7 @@ def check_archive(journal: Path, archive: Path, *, making: bool = True) -> None:
             make_private(archive)
         except OSError as exc:  # (told as a journal's, it said to give --journal)
             raise JournalError(
-                f"archive {archive} cannot be made ({_why_not_made(exc)}); nothing was "
+                f"archive {archive} cannot be made ({why_not_made(exc)}); nothing was "
                 "pruned: give --archive a file ido may write"
             ) from None
     try:

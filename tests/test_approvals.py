@@ -1189,3 +1189,38 @@ def test_a_verdict_on_an_ended_run_says_how_it_ended(gated: Path) -> None:
     assert ido("resume", "last")[0] == 0
     code, out = ido("approve", "last", "--by", "bob")
     assert code == 2 and "is not waiting for an approval: it has ended, achieved" in out, out
+
+
+@pytest.mark.parametrize(
+    ("started", "said"),
+    [
+        (
+            {"scenario": {"metadata": {"name": "eu-outage"}}},
+            "it ran in the simulated world of scenario 'eu-outage' and did not end; run the "
+            "scenario again instead",
+        ),
+        (
+            {"temporal": {"address": "tmp.example:7233", "flags": ["--tls"]}},
+            "it is pursued on the Temporal server at tmp.example:7233, and was not blocked "
+            "when last imported; ido temporal pull r01 --temporal tmp.example:7233 --tls "
+            "imports where it stands now",
+        ),
+        (
+            {"process": {"pid": 4242, "host": "other-host.example", "since": 1.0}},
+            "it has not ended, and its process ran on host other-host.example, where it may "
+            "still be running; if it stopped there, continue it with ido resume r01",
+        ),
+    ],
+)
+def test_a_verdict_on_a_run_not_blocked_and_not_resumable_here_says_what_moves_it_on(
+    project: Path, started: dict[str, Any], said: str
+) -> None:
+    """A scenario's run and a Temporal run not ended were said interrupted, to continue with
+    `ido resume RUN`, which refuses both; a run whose process ran on another machine was
+    said stopped, though nothing here can tell."""
+    journal = project / ".ido" / "ido.db"
+    with SqliteJournal(journal) as store:
+        store.start_run("r01", "ship-order", "2026-12-07T12:00:01.000+00:00", started)
+    code, out = ido("approve", "r01", "--by", "bob")
+    assert code == 2, out
+    assert out == f"error: run r01 is not waiting for an approval: {said}\n"

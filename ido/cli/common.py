@@ -12,7 +12,7 @@ from typing import Annotated, Any, TypeVar
 
 import typer
 
-from ido.errors import IdoError, JournalError, NotFoundError
+from ido.errors import DamagedJournal, IdoError, JournalError, NotFoundError
 from ido.files import journal_file
 
 DEFAULT_DIRS = ("intents", "capabilities", "policies")
@@ -182,15 +182,26 @@ def _left_by(exc: JournalError, run_ids: Sequence[str], store: Any, journal: Pat
     """`exc`, a journal write that failed mid-run (a full disk, a file size limit), naming
     the runs it left interrupted (every one of `ido run A B` it stopped) and how to
     continue them: `journal …: disk I/O error` alone said neither. Not for a journal
-    removed or replaced (its runs went with the old file)."""
+    removed or replaced (its runs went with the old file). A damaged one was to be restored
+    from a copy and the runs resumed "once the journal can be written": a copy made before
+    them lacks them, and the steps they performed."""
     if not store.names_its_file():
         return exc
     left = [run_id for run_id in run_ids if _interrupted(store, run_id)]
     if not left:
         return exc
-    again = " and ".join(_with_journal(f"ido resume {run_id}", journal) for run_id in left)
     which = f"run {left[0]} is" if len(left) == 1 else f"runs {', '.join(left)} are"
     them = "it" if len(left) == 1 else "them"
+    if isinstance(exc, DamagedJournal):  # a copy made before lacks what the runs did
+        again = " and ".join(f"ido resume {run_id} --journal SAVED" for run_id in left)
+        its = "its" if len(left) == 1 else "their"
+        return DamagedJournal(
+            f"{exc}; {which} left interrupted, {its} latest events in this file alone: a "
+            f"copy made before {them} lacks them, and the steps {them} performed (a new run "
+            "would perform them again); save what can be read first (as SAVED), then "
+            f"continue {them} with {again}"
+        )
+    again = " and ".join(_with_journal(f"ido resume {run_id}", journal) for run_id in left)
     return JournalError(
         f"{exc}; {which} left interrupted: continue {them} with {again} once the journal "
         "can be written"

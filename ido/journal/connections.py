@@ -4,7 +4,6 @@ which file a path names, and waiting for SQLite's write lock."""
 from __future__ import annotations
 
 import contextlib
-import errno
 import os
 import sqlite3
 import time
@@ -39,30 +38,6 @@ def patiently(db: sqlite3.Connection, statement: str, journal: Path | str) -> bo
             if not told:
                 told = True
                 told_waiting(journal, BUSY_STEP_SECONDS, BUSY_SECONDS)
-
-
-def _why(error: BaseException) -> str:
-    """What likely keeps a journal that can be read from being written, after `error`: a
-    disk SQLite could not write to reads `disk I/O error` or `disk is full`, which was
-    blamed on a read-only file alone (a file size limit, `ulimit -f`, reads so too)."""
-    told = str(error)
-    if "disk I/O error" in told or "disk is full" in told:
-        return (
-            "a full disk, a file size limit set by ulimit -f, or a read-only file, folder or mount?"
-        )
-    return "a read-only file, folder or mount?"
-
-
-def _why_not_made(error: OSError) -> str:
-    """Why a journal could not be made, after `error`: a read-only folder or mount is
-    guessed only when the system said the write was refused (a journal named under a
-    file was blamed on a read-only mount)."""
-    told = (error.strerror or str(error)).lower()  # (not `[Errno 30] …: '.ido'`)
-    if error.errno in (errno.ENOSPC, errno.EDQUOT):
-        return f"{told}: a full disk, or a quota?"
-    if error.errno in (errno.EROFS, errno.EACCES, errno.EPERM):
-        return f"{told}: a read-only file, folder or mount?"
-    return told
 
 
 PRIVATE_FILE = 0o600

@@ -11,17 +11,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 from ido.errors import JournalError, NotFoundError
-from ido.journal.connections import (
-    _connect,
-    _read_only,
-    _why,
-    _why_not_made,
-    identity,
-    make_private,
-)
+from ido.journal.connections import _connect, _read_only, identity, make_private
 from ido.journal.records import stamp
 from ido.journal.schema import _GUARD, _SCHEMA, _TABLES, CHAINED_SINCE, SCHEMA_VERSION
-from ido.journal.sqlite_errors import blames_permissions, damaged, is_damaged
+from ido.journal.sqlite_errors import (
+    blames_permissions,
+    damaged,
+    is_damaged,
+    why_not_made,
+    why_not_written,
+)
 from ido.text import some
 
 if TYPE_CHECKING:
@@ -82,7 +81,7 @@ class _Opened:
             if reading or not isinstance(error, OSError):
                 raise refused from None
             raise JournalError(  # a service in a read-only working folder: say what to do
-                f"cannot make journal {self.path} ({_why_not_made(error)}); "
+                f"cannot make journal {self.path} ({why_not_made(error)}); "
                 "nothing was done: give --journal (or IDO_JOURNAL) a file in a folder ido "
                 "may write"
             ) from None
@@ -108,8 +107,9 @@ class _Opened:
             )
         if not reading:
             self._db.close()
+            why = why_not_written(error)
             raise JournalError(
-                f"journal {self.path} can be read but not written ({error}: {_why(error)}); "
+                f"journal {self.path} can be read but not written ({error}: {why}); "
                 "nothing was done. ido runs, explain, audit and approvals can read it; to "
                 "run, give --journal a journal ido may write"
             )

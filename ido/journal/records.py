@@ -87,8 +87,14 @@ def resume_command(run_id: str, events: Sequence[Event]) -> str:
     temporal = temporal_of(events)
     if temporal is None:
         return f"ido resume {run_id}"
+    return f"ido resume {run_id}{temporal_flags(temporal)}"
+
+
+def temporal_flags(temporal: Mapping[str, Any]) -> str:
+    """` --temporal ADDRESS` and the run's --tls… flags, as a command reaching its server
+    is typed (`temporal_of`'s)."""
     flags = "".join(f" {shlex.quote(str(f))}" for f in temporal.get("flags") or [])
-    return f"ido resume {run_id} --temporal {temporal.get('address')}{flags}"
+    return f" --temporal {temporal.get('address')}{flags}"
 
 
 def llm_cost(decision: Mapping[str, Any]) -> float:

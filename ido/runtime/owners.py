@@ -8,7 +8,7 @@ import functools
 import os
 import socket
 import threading
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from typing import TYPE_CHECKING, Any
 
 from ido.runtime.procfs import ended, started, stat_fields
@@ -51,16 +51,31 @@ def carried(run_id: str) -> Iterator[None]:
                 del _carried[run_id]
 
 
+def last_owner(events: Sequence[Event]) -> dict[str, Any] | None:
+    """The process the run's last start or resume recorded (`pid`, `host`, `since`), unless
+    it gave the run up since (and may live on: a runner); None when none is recorded."""
+    owners = [e for e in events if e.kind in ("run_started", "run_resumed", "run_released")]
+    if not owners or owners[-1].kind == "run_released":
+        return None
+    owner = owners[-1].data.get("process")
+    return owner if isinstance(owner, dict) else None
+
+
+def elsewhere(events: Sequence[Event]) -> str | None:
+    """The host of another machine the run's last process ran on (`live_owner` cannot
+    tell whether it still does); None when it ran here, or no process is recorded."""
+    owner = last_owner(events)
+    host = owner.get("host") if owner is not None else None
+    return str(host) if host is not None and host != socket.gethostname() else None
+
+
 def live_owner(events: list[Event]) -> int | None:
     """The process on this machine that carries the run on now, if any: a run that has
     not ended and has one is running, not interrupted. This process is one only while a
     runtime of it carries the run on (`carried`): a thread resuming a run another thread
     of it was in the middle of performed its step again."""
-    owners = [e for e in events if e.kind in ("run_started", "run_resumed", "run_released")]
-    if owners and owners[-1].kind == "run_released":
-        return None  # the process that carried it on gave it up (and may live on: a runner)
-    owner = owners[-1].data.get("process") if owners else None
-    if not isinstance(owner, dict) or owner.get("host") != socket.gethostname():
+    owner = last_owner(events)
+    if owner is None or owner.get("host") != socket.gethostname():
         return None
     pid = owner.get("pid")
     if pid == os.getpid():

@@ -3,6 +3,8 @@ journal ido may not write apart from any other error."""
 
 from __future__ import annotations
 
+import errno
+import os
 import sqlite3
 from pathlib import Path
 
@@ -80,3 +82,47 @@ def test_an_error_that_is_not_about_permissions_is_not_blamed_on_them(tmp_path: 
         f"cannot open journal {path} to write: malformed JSON; nothing was done. ido runs, "
         "explain, audit and approvals can read it"
     )
+
+
+def test_a_run_cut_short_by_damage_is_not_sent_to_a_copy_that_lacks_it(project: Path) -> None:
+    """Damage met mid-run (an index written at the run's first outcome) said to restore a
+    copy and resume the run "once the journal can be written": a copy made before the run
+    has none of it, nor the steps it performed, which a new run would perform again."""
+    assert ido("run", "ship-order", "--quiet")[0] == 0
+    journal = project / ".ido" / "ido.db"
+    db = sqlite3.connect(journal)
+    (page,) = db.execute(
+        "SELECT pageno FROM dbstat WHERE name = 'sqlite_autoindex_health_1'"
+    ).fetchone()
+    db.close()
+    with journal.open("r+b") as file:
+        file.seek((page - 1) * 4096)
+        file.write(b"\x0d" + b"\xff" * 31)
+    code, out = ido("run", "ship-order", "--quiet")
+    assert code == 2, out
+    assert "is damaged (database disk image is malformed)" in out, out
+    assert "once the journal can be written" not in out, out
+    with SqliteJournal(journal, reading=True) as store:  # (its runs still read)
+        run_id = store.runs(limit=1)[0].id
+    assert out.endswith(
+        f"; run {run_id} is left interrupted, its latest events in this file alone: a copy "
+        "made before it lacks them, and the steps it performed (a new run would perform them "
+        f"again); save what can be read first (as SAVED), then continue it with ido resume "
+        f"{run_id} --journal SAVED\n"
+    ), out
+
+
+def test_a_full_disk_is_read_alike_from_the_system_and_from_sqlite(tmp_path: Path) -> None:
+    """A full disk or quota said by the system (ENOSPC, EDQUOT) was not counted among the
+    errors that keep a journal from being written, though SQLite's `disk is full` was, and
+    making a journal read it from its own list of errno values."""
+    from ido.journal.sqlite_errors import blames_permissions, why_not_made, why_not_written
+
+    for code in (errno.ENOSPC, errno.EDQUOT):
+        full = OSError(code, os.strerror(code))
+        assert blames_permissions(full, tmp_path / "ido.db")
+        assert why_not_written(full).startswith("a full disk")
+        assert why_not_made(full).endswith(": a full disk, or a quota?")
+    sqlite_full = sqlite3.OperationalError("database or disk is full")
+    assert blames_permissions(sqlite_full, tmp_path / "ido.db")
+    assert why_not_written(sqlite_full).startswith("a full disk")
