@@ -31,12 +31,14 @@ def is_damaged(error: BaseException) -> bool:
 def damaged(path: Path | str, error: BaseException, opening: bool = False) -> DamagedJournal:
     """The error of a damaged journal: which file, and how to get its history back; when
     `opening` it, that ido wrote nothing to it. It said only `database disk image is
-    malformed`."""
+    malformed`. The shell's `.dump` is what it advises: `.recover` needs a shell built with
+    it, and Debian 12's is not (`no such table: sqlite_dbpage`, and an empty file)."""
     unwritten = "; nothing was written to it" if opening else ""
     return DamagedJournal(
         f"journal {path} is damaged ({error}): SQLite cannot read it whole{unwritten}. "
-        "Restore it from a copy or an archive; the sqlite3 shell saves what can still be "
-        f"read of it as SQL: sqlite3 {path} '.recover' > recovered.sql"
+        "Restore it from a copy or an archive, or save what can still be read of it in a "
+        f"new journal with the sqlite3 shell: sqlite3 {path} .dump | sqlite3 saved.db "
+        "(.recover in place of .dump saves more, where the shell has it)"
     )
 
 

@@ -52,8 +52,9 @@ def test_a_damaged_journal_is_said_to_be_damaged_and_left_as_it_is(
     assert out == (
         "error: journal .ido/ido.db is damaged (database disk image is malformed): SQLite "
         "cannot read it whole; nothing was written to it. Restore it from a copy or an "
-        "archive; the sqlite3 shell saves what can still be read of it as SQL: sqlite3 "
-        ".ido/ido.db '.recover' > recovered.sql\n"
+        "archive, or save what can still be read of it in a new journal with the sqlite3 "
+        "shell: sqlite3 .ido/ido.db .dump | sqlite3 saved.db (.recover in place of .dump "
+        "saves more, where the shell has it)\n"
     )
     assert journal.read_bytes() == before
 
