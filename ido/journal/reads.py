@@ -232,7 +232,16 @@ class _Reading(_Committing):
         if not self._holds("llm_cache"):  # a journal before schema 3, read as it is
             return None
         row = self._db.execute("SELECT reply FROM llm_cache WHERE request=?", (key,)).fetchone()
-        return None if row is None else dict(json.loads(row[0]))
+        if row is None:
+            return None
+        reply = _object_of(row[0])
+        if reply is None:  # (json.loads raised a traceback mid-run)
+            raise JournalError(
+                f"journal {self.path}: the model's answer kept for request {key} is no "
+                "JSON object, as ido records: the journal was edited by hand (remove its "
+                "llm_cache row to ask the model again)"
+            )
+        return reply
 
     @_locked
     def prunes(self) -> int:
@@ -475,6 +484,6 @@ def _object_of(text: str) -> dict[str, Any] | None:
     it holds none (edited by hand)."""
     try:
         found = json.loads(text)
-    except ValueError:
+    except (ValueError, TypeError):  # (bytes or a number edited in)
         return None
     return found if isinstance(found, dict) else None
