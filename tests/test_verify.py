@@ -652,7 +652,40 @@ def test_explaining_a_decision_whose_result_was_edited_to_null_is_an_error_not_a
     )
     code, out = ido("explain", victim, "--format", fmt)
     assert code == 2, out
-    assert f"run {victim}, event 3 (decided): its result is null, not the object" in out
+    assert f"run {victim}, event 3 (decided): its result is null, not as ido records" in out
+    assert "edited by hand" in out and "ido verify" in out
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "said"),
+    [
+        ("$.result", "{}", "its result has no status"),
+        ("$.result.status", "null", "its result has no status"),
+        ("$.result.plan.cost", "null", "its plan has no cost"),
+        ("$.result.plan.steps", "null", "its plan has no steps"),
+        ("$.result.plan.steps[0]", '{"capability": "pay"}', "its plan's step 1 has no provider"),
+        ("$.result.plan.steps[1].cost", '"cheap"', "its plan's step 2 has no cost"),
+        ("$.result.plan", "[1]", "its plan is no object"),
+        ("$.observed", "null", "its observed facts are no object"),
+    ],
+)
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_explaining_a_decision_edited_to_lack_what_explain_reads_is_an_error_not_a_traceback(
+    journal: Path, fmt: str, path: str, value: str, said: str
+) -> None:
+    """A decision's result without its status, or a plan without its figures or a step's
+    fields, raised a KeyError or TypeError out of `ido explain`."""
+    victim = run_ids(journal)[0]
+    sql(
+        journal,
+        "UPDATE events SET data = json_set(data, ?, json(?)) WHERE run_id = ? AND seq = 3",
+        path,
+        value,
+        victim,
+    )
+    code, out = ido("explain", victim, "--format", fmt)
+    assert code == 2, out
+    assert f"run {victim}, event 3 (decided): {said}, not as ido records it" in out
     assert "edited by hand" in out and "ido verify" in out
 
 
