@@ -9,7 +9,7 @@ from typing import Any
 
 from ido.approvals import UNKNOWN_RULE, subject
 from ido.approvers import people_needed
-from ido.errors import JournalError
+from ido.decision_record import refuse_unreadable
 from ido.explain_calls import failed_spend, model_spend, model_use
 from ido.explain_decisions import decision_parts
 from ido.explain_policies import mark_policy_changes
@@ -173,7 +173,7 @@ def run_view(run: RunRow, events: Sequence[Event], running: bool = False) -> dic
     other: list[dict[str, Any]] = []
     for event in events:
         if event.kind == "decided":
-            _refuse_no_result(run, event)
+            refuse_unreadable(run.id, event)
             decisions.append({**event.data, "at": event.at, "seq": event.seq, "actions": []})
         elif event.kind == "action_started":
             started[event.data["step"]] = {**event.data, "started_at": event.at}
@@ -209,56 +209,6 @@ def run_view(run: RunRow, events: Sequence[Event], running: bool = False) -> dic
         "llm_tokens": used["input"] + used["output"] if used["calls"] else 0,
     }
     return {"run": shown, "decisions": decisions, "events": other}
-
-
-def _refuse_no_result(run: RunRow, event: Event) -> None:
-    """A clear error for a decision that lacks what ido records in it and explaining it
-    reads (edited by hand): a `result` that is no object (`null`), one without its
-    `status` (`{}`), a plan missing its figures or steps, where explaining it raised a
-    traceback (`decision_parts`)."""
-    wrong = _unexplainable(event.data)
-    if wrong is not None:
-        raise JournalError(
-            f"run {run.id}, event {event.seq} ({event.kind}): {wrong}, not as ido records "
-            "it: the journal was edited by hand (ido verify checks it)"
-        )
-
-
-_PLAN_FIGURES = ("cost", "latency", "success_probability", "score")
-_STEP_FIELDS = ("capability", "provider", "cost", "latency", "reliability")
-
-
-def _unexplainable(data: Mapping[str, Any]) -> str | None:
-    """What of a decision's record `decision_parts` could not read, in words; None when
-    it can read all it needs."""
-    result = data.get("result")
-    if not isinstance(result, dict):
-        return f"its result is {printable(json.dumps(result))[:60]}"
-    if not isinstance(result.get("status"), str):
-        return "its result has no status"
-    if not isinstance(data.get("observed"), dict):
-        return "its observed facts are no object"
-    plan = result.get("plan")
-    if not plan or result["status"] in ("infeasible", "satisfied"):
-        return None
-    if not isinstance(plan, dict):
-        return "its plan is no object"
-    missing = [f for f in _PLAN_FIGURES if not _is_number(plan.get(f))]
-    if missing:
-        return f"its plan has no {missing[0]}"
-    steps = plan.get("steps")
-    if not isinstance(steps, list):
-        return "its plan has no steps"
-    for i, step in enumerate(steps, start=1):
-        lost = [f for f in _STEP_FIELDS if not isinstance(step, dict) or f not in step]
-        lost += [f for f in _STEP_FIELDS[2:] if not lost and not _is_number(step[f])]
-        if lost:
-            return f"its plan's step {i} has no {lost[0]}"
-    return None
-
-
-def _is_number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
 def outcome_of(run: Mapping[str, Any]) -> str:

@@ -689,6 +689,37 @@ def test_explaining_a_decision_edited_to_lack_what_explain_reads_is_an_error_not
     assert "edited by hand" in out and "ido verify" in out
 
 
+@pytest.mark.parametrize(
+    ("path", "value", "said"),
+    [
+        ("$.result", "null", "its result is null"),
+        ("$.result", "{}", "its result has no status"),
+        ("$.result.plan.cost", "null", "its plan has no cost"),
+        ("$.result.plan.steps", "null", "its plan has no steps"),
+    ],
+)
+def test_replaying_a_decision_edited_to_lack_what_replay_reads_is_an_error_not_a_traceback(
+    journal: Path, path: str, value: str, said: str
+) -> None:
+    """`ido replay` raised an AttributeError, KeyError or TypeError on such a decision; of
+    several runs, the one edited is said not replayed and why, the others are replayed."""
+    victim, other = run_ids(journal)
+    sql(
+        journal,
+        "UPDATE events SET data = json_set(data, ?, json(?)) WHERE run_id = ? AND seq = 3",
+        path,
+        value,
+        victim,
+    )
+    code, out = ido("replay", victim)
+    assert code == 2, out
+    assert f"run {victim}, event 3 (decided): {said}, not as ido records it" in out
+    assert "edited by hand" in out and "ido verify" in out
+    _, out = ido("replay", victim, other)
+    assert f"{victim}  ship-order  cannot be replayed: run {victim}, event 3 (decided)" in out
+    assert f"{other}  ship-order  identical" in out, out
+
+
 @pytest.mark.parametrize("fmt", ["text", "json"])
 def test_listing_runs_with_a_decision_edited_into_no_json_names_the_run_and_event(
     journal: Path, fmt: str
