@@ -35,13 +35,18 @@ _STEP_FIELDS = ("capability", "provider", "cost", "latency", "reliability")
 def unreadable(data: Mapping[str, Any]) -> str | None:
     """What of a decision's record `ido explain` (`decision_parts`) or `ido replay` could
     not read, in words; None when they can read all they need."""
-    result = data.get("result")
+    if "result" not in data:
+        return "it has no result"
+    result = data["result"]
     if not isinstance(result, dict):
         return f"its result is {printable(json.dumps(result))[:60]}"
     if not isinstance(result.get("status"), str):
         return "its result has no status"
     if not isinstance(data.get("observed"), dict):
         return "its observed facts are no object"
+    wrong = _unreadable_model_record(result.get("solver", {}))
+    if wrong is not None:
+        return wrong
     plan = result.get("plan")
     if not plan or result["status"] in ("infeasible", "satisfied"):
         return None
@@ -58,6 +63,32 @@ def unreadable(data: Mapping[str, Any]) -> str | None:
         lost += [f for f in _STEP_FIELDS[2:] if not lost and not _is_number(step[f])]
         if lost:
             return f"its plan's step {i} has no {lost[0]}"
+    return None
+
+
+_MODEL_FIELDS = ("planner", "verdict")
+_MODEL_FIGURES = ("cost", "input_tokens", "output_tokens")
+
+
+def _unreadable_model_record(solver: object) -> str | None:
+    """What of a decision's solver record and its model planner's (`llm`: its verdict,
+    spend and calls, each with its reply) could not be read; None when all can be."""
+    if not isinstance(solver, dict):
+        return "its solver record is no object"
+    llm = solver.get("llm")
+    if not llm:
+        return None
+    if not isinstance(llm, dict):
+        return "its model planner's record is no object"
+    lost = [f for f in _MODEL_FIELDS if f not in llm]
+    lost += [f for f in _MODEL_FIGURES if llm.get(f) is not None and not _is_number(llm[f])]
+    if lost:
+        return f"its model planner's record has no {lost[0]}"
+    calls = llm.get("calls", [])
+    if not isinstance(calls, list) or not all(
+        isinstance(c, dict) and isinstance(c.get("reply"), dict) for c in calls
+    ):
+        return "its model calls are not calls with replies"
     return None
 
 

@@ -667,20 +667,40 @@ def test_explaining_a_decision_whose_result_was_edited_to_null_is_an_error_not_a
         ("$.result.plan.steps[1].cost", '"cheap"', "its plan's step 2 has no cost"),
         ("$.result.plan", "[1]", "its plan is no object"),
         ("$.observed", "null", "its observed facts are no object"),
+        ("$.result", None, "it has no result"),
+        ("$.result.solver", "5", "its solver record is no object"),
+        ("$.result.solver.llm", "5", "its model planner's record is no object"),
+        ("$.result.solver.llm", '{"calls": []}', "its model planner's record has no planner"),
+        (
+            "$.result.solver.llm",
+            '{"planner": "llm", "verdict": "accepted", "cost": "x"}',
+            "its model planner's record has no cost",
+        ),
+        (
+            "$.result.solver.llm",
+            '{"planner": "llm", "verdict": "accepted", "calls": 3}',
+            "its model calls are not calls with replies",
+        ),
+        (
+            "$.result.solver.llm",
+            '{"planner": "llm", "verdict": "accepted", "calls": [{"reply": null}]}',
+            "its model calls are not calls with replies",
+        ),
     ],
 )
 @pytest.mark.parametrize("fmt", ["text", "json"])
 def test_explaining_a_decision_edited_to_lack_what_explain_reads_is_an_error_not_a_traceback(
-    journal: Path, fmt: str, path: str, value: str, said: str
+    journal: Path, fmt: str, path: str, value: str | None, said: str
 ) -> None:
-    """A decision's result without its status, or a plan without its figures or a step's
-    fields, raised a KeyError or TypeError out of `ido explain`."""
+    """A decision's result without its status, a plan without its figures or a step's
+    fields, a model planner's record not as recorded, raised a KeyError, TypeError or
+    AttributeError out of `ido explain`; a result removed was told as `null`."""
     victim = run_ids(journal)[0]
+    edit = "json_remove(data, ?)" if value is None else "json_set(data, ?, json(?))"
     sql(
         journal,
-        "UPDATE events SET data = json_set(data, ?, json(?)) WHERE run_id = ? AND seq = 3",
-        path,
-        value,
+        f"UPDATE events SET data = {edit} WHERE run_id = ? AND seq = 3",
+        *([path] if value is None else [path, value]),
         victim,
     )
     code, out = ido("explain", victim, "--format", fmt)
@@ -696,6 +716,7 @@ def test_explaining_a_decision_edited_to_lack_what_explain_reads_is_an_error_not
         ("$.result", "{}", "its result has no status"),
         ("$.result.plan.cost", "null", "its plan has no cost"),
         ("$.result.plan.steps", "null", "its plan has no steps"),
+        ("$.result.solver.llm", "5", "its model planner's record is no object"),
     ],
 )
 def test_replaying_a_decision_edited_to_lack_what_replay_reads_is_an_error_not_a_traceback(
