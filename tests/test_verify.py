@@ -755,6 +755,27 @@ def test_listing_runs_with_a_decision_edited_into_no_json_names_the_run_and_even
     assert "edited by hand" in out and "ido verify" in out
 
 
+@pytest.mark.parametrize("calls", ['["abc"]', '"abc"'])
+def test_listing_runs_with_model_calls_edited_into_text_names_the_run_and_event(
+    journal: Path, calls: str
+) -> None:
+    """A decision that is JSON as a whole whose model calls were edited into text: SQLite
+    read each call as JSON and `ido runs` said only `malformed JSON`, naming nothing."""
+    victim = run_ids(journal)[0]
+    llm = f'{{"planner": "llm", "verdict": "accepted", "calls": {calls}}}'
+    sql(
+        journal,
+        "UPDATE events SET data = json_set(data, '$.result.solver.llm', json(?)) "
+        "WHERE run_id = ? AND seq = 3",
+        llm,
+        victim,
+    )
+    code, out = ido("runs")
+    assert code == 2, out
+    assert f"run {victim}, event 3 (decided): its model calls are not calls with replies" in out
+    assert "edited by hand" in out and "ido verify" in out
+
+
 def test_a_runs_events_all_removed_are_not_passed_off_as_recorded_before_chaining(
     journal: Path,
 ) -> None:
