@@ -9,7 +9,7 @@ from typing import Any
 
 from ido.approvals import UNKNOWN_RULE, subject
 from ido.approvers import people_needed
-from ido.errors import JournalError
+from ido.decision_record import refuse_unreadable
 from ido.explain_calls import failed_spend, model_spend, model_use
 from ido.explain_decisions import decision_parts
 from ido.explain_policies import mark_policy_changes
@@ -173,7 +173,7 @@ def run_view(run: RunRow, events: Sequence[Event], running: bool = False) -> dic
     other: list[dict[str, Any]] = []
     for event in events:
         if event.kind == "decided":
-            _refuse_no_result(run, event)
+            refuse_unreadable(run.id, event)
             decisions.append({**event.data, "at": event.at, "seq": event.seq, "actions": []})
         elif event.kind == "action_started":
             started[event.data["step"]] = {**event.data, "started_at": event.at}
@@ -209,18 +209,6 @@ def run_view(run: RunRow, events: Sequence[Event], running: bool = False) -> dic
         "llm_tokens": used["input"] + used["output"] if used["calls"] else 0,
     }
     return {"run": shown, "decisions": decisions, "events": other}
-
-
-def _refuse_no_result(run: RunRow, event: Event) -> None:
-    """A clear error for a decision whose `result` is not the object ido records (`null`,
-    edited by hand), where explaining it raised a traceback."""
-    result = event.data.get("result")
-    if not isinstance(result, dict):
-        raise JournalError(
-            f"run {run.id}, event {event.seq} ({event.kind}): its result is "
-            f"{printable(json.dumps(result))[:60]}, not the object ido records: the journal "
-            "was edited by hand (ido verify checks it)"
-        )
 
 
 def outcome_of(run: Mapping[str, Any]) -> str:

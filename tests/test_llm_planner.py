@@ -474,6 +474,32 @@ def test_a_paid_reply_is_kept_with_its_decision(project: Path, serve: Any) -> No
         assert store.get(call["request"]) == call["reply"]
 
 
+@pytest.mark.parametrize("kept", ["'not json'", "'[1, 2]'", "7"])
+def test_a_cached_answer_edited_by_hand_is_an_error_not_a_traceback(
+    project: Path, serve: Any, kept: str
+) -> None:
+    """An answer in the cache that is no JSON object (edited by hand) is refused naming
+    the journal and the request, which a run asking for it reports: `json.loads` raised a
+    traceback mid-run, or a list or number passed for an answer."""
+    import sqlite3
+
+    from ido.errors import JournalError
+
+    _, url = serve([PAY_AND_SHIP])
+    use_llm(project, url)
+    assert ido("run", "ship-order")[0] == 0
+    (call,) = llm_record(project)["calls"]
+    db = sqlite3.connect(project / ".ido" / "ido.db")
+    with db:
+        db.execute(f"UPDATE llm_cache SET reply = {kept}")
+    db.close()
+    with SqliteJournal(project / ".ido" / "ido.db") as store, pytest.raises(JournalError) as no:
+        store.get(call["request"])
+    said = str(no.value)
+    assert f"the model's answer kept for request {call['request']} is no JSON" in said
+    assert "edited by hand" in said and "llm_cache" in said
+
+
 def test_a_run_resumed_after_a_crash_answers_from_the_cache_and_replays(
     project: Path, serve: Any
 ) -> None:

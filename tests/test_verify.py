@@ -652,8 +652,93 @@ def test_explaining_a_decision_whose_result_was_edited_to_null_is_an_error_not_a
     )
     code, out = ido("explain", victim, "--format", fmt)
     assert code == 2, out
-    assert f"run {victim}, event 3 (decided): its result is null, not the object" in out
+    assert f"run {victim}, event 3 (decided): its result is null, not as ido records" in out
     assert "edited by hand" in out and "ido verify" in out
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "said"),
+    [
+        ("$.result", "{}", "its result has no status"),
+        ("$.result.status", "null", "its result has no status"),
+        ("$.result.plan.cost", "null", "its plan has no cost"),
+        ("$.result.plan.steps", "null", "its plan has no steps"),
+        ("$.result.plan.steps[0]", '{"capability": "pay"}', "its plan's step 1 has no provider"),
+        ("$.result.plan.steps[1].cost", '"cheap"', "its plan's step 2 has no cost"),
+        ("$.result.plan", "[1]", "its plan is no object"),
+        ("$.observed", "null", "its observed facts are no object"),
+        ("$.result", None, "it has no result"),
+        ("$.result.solver", "5", "its solver record is no object"),
+        ("$.result.solver.llm", "5", "its model planner's record is no object"),
+        ("$.result.solver.llm", '{"calls": []}', "its model planner's record has no planner"),
+        (
+            "$.result.solver.llm",
+            '{"planner": "llm", "verdict": "accepted", "cost": "x"}',
+            "its model planner's record has no cost",
+        ),
+        (
+            "$.result.solver.llm",
+            '{"planner": "llm", "verdict": "accepted", "calls": 3}',
+            "its model calls are not calls with replies",
+        ),
+        (
+            "$.result.solver.llm",
+            '{"planner": "llm", "verdict": "accepted", "calls": [{"reply": null}]}',
+            "its model calls are not calls with replies",
+        ),
+    ],
+)
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_explaining_a_decision_edited_to_lack_what_explain_reads_is_an_error_not_a_traceback(
+    journal: Path, fmt: str, path: str, value: str | None, said: str
+) -> None:
+    """A decision's result without its status, a plan without its figures or a step's
+    fields, a model planner's record not as recorded, raised a KeyError, TypeError or
+    AttributeError out of `ido explain`; a result removed was told as `null`."""
+    victim = run_ids(journal)[0]
+    edit = "json_remove(data, ?)" if value is None else "json_set(data, ?, json(?))"
+    sql(
+        journal,
+        f"UPDATE events SET data = {edit} WHERE run_id = ? AND seq = 3",
+        *([path] if value is None else [path, value]),
+        victim,
+    )
+    code, out = ido("explain", victim, "--format", fmt)
+    assert code == 2, out
+    assert f"run {victim}, event 3 (decided): {said}, not as ido records it" in out
+    assert "edited by hand" in out and "ido verify" in out
+
+
+@pytest.mark.parametrize(
+    ("path", "value", "said"),
+    [
+        ("$.result", "null", "its result is null"),
+        ("$.result", "{}", "its result has no status"),
+        ("$.result.plan.cost", "null", "its plan has no cost"),
+        ("$.result.plan.steps", "null", "its plan has no steps"),
+        ("$.result.solver.llm", "5", "its model planner's record is no object"),
+    ],
+)
+def test_replaying_a_decision_edited_to_lack_what_replay_reads_is_an_error_not_a_traceback(
+    journal: Path, path: str, value: str, said: str
+) -> None:
+    """`ido replay` raised an AttributeError, KeyError or TypeError on such a decision; of
+    several runs, the one edited is said not replayed and why, the others are replayed."""
+    victim, other = run_ids(journal)
+    sql(
+        journal,
+        "UPDATE events SET data = json_set(data, ?, json(?)) WHERE run_id = ? AND seq = 3",
+        path,
+        value,
+        victim,
+    )
+    code, out = ido("replay", victim)
+    assert code == 2, out
+    assert f"run {victim}, event 3 (decided): {said}, not as ido records it" in out
+    assert "edited by hand" in out and "ido verify" in out
+    _, out = ido("replay", victim, other)
+    assert f"{victim}  ship-order  cannot be replayed: run {victim}, event 3 (decided)" in out
+    assert f"{other}  ship-order  identical" in out, out
 
 
 @pytest.mark.parametrize("fmt", ["text", "json"])
@@ -667,6 +752,27 @@ def test_listing_runs_with_a_decision_edited_into_no_json_names_the_run_and_even
     code, out = ido("runs", "--format", fmt)
     assert code == 2, out
     assert f"run {victim}, event 3 (decided) holds no JSON object" in out
+    assert "edited by hand" in out and "ido verify" in out
+
+
+@pytest.mark.parametrize("calls", ['["abc"]', '"abc"'])
+def test_listing_runs_with_model_calls_edited_into_text_names_the_run_and_event(
+    journal: Path, calls: str
+) -> None:
+    """A decision that is JSON as a whole whose model calls were edited into text: SQLite
+    read each call as JSON and `ido runs` said only `malformed JSON`, naming nothing."""
+    victim = run_ids(journal)[0]
+    llm = f'{{"planner": "llm", "verdict": "accepted", "calls": {calls}}}'
+    sql(
+        journal,
+        "UPDATE events SET data = json_set(data, '$.result.solver.llm', json(?)) "
+        "WHERE run_id = ? AND seq = 3",
+        llm,
+        victim,
+    )
+    code, out = ido("runs")
+    assert code == 2, out
+    assert f"run {victim}, event 3 (decided): its model calls are not calls with replies" in out
     assert "edited by hand" in out and "ido verify" in out
 
 

@@ -21,6 +21,7 @@ from ido.cli.common import (
 from ido.cli.planners import check_planner, planner_of, with_planner
 from ido.cli.progress import _fallen_back, _no_plan, _stages
 from ido.cli.replay_gate import FAIL_ON, fails
+from ido.decision_record import refuse_unreadable
 from ido.errors import IdoError, NotFoundError
 from ido.text import money
 
@@ -146,6 +147,8 @@ def replay(
     with SqliteJournal(journal, reading=True) as store:
         run_id = store.resolve(run_refs[0])
         events, row = store.events(run_id), store.run(run_id)
+    for event in events:  # a decision edited by hand: said, where replaying it raised
+        refuse_unreadable(run_id, event)
     live = _running(row, events)  # its decisions so far: not an outcome yet
     if exactly:
         _exact(replay_exact(run_id, events, loaded), live, loaded)

@@ -12,6 +12,7 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from ido.decision_record import refuse_unreadable
 from ido.errors import IdoError
 
 if TYPE_CHECKING:
@@ -47,6 +48,8 @@ def replay_many(
             continue
         row, events = store.run(run_id), store.events(run_id)
         try:
+            for event in events:  # one edited by hand: this run cannot be, the others are
+                refuse_unreadable(run_id, event)
             if exact:
                 said, differs, moved = _exact(run_id, events, row, catalog)
             else:

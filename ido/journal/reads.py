@@ -208,23 +208,31 @@ class _Reading(_Committing):
                     "AND json_extract(data, '$.result.solver.llm') IS NOT NULL",
                     (run_id,),
                 ).fetchone()
-            except sqlite3.OperationalError:  # malformed JSON: said of its run and event
+            except sqlite3.OperationalError as exc:  # malformed JSON: said of its run, event
+                if "JSON" not in str(exc):
+                    raise
                 self._refuse_unreadable(run_id)
-                raise
             if row[0]:
                 found[run_id] = (float(row[1] or 0.0), int(row[2] or 0))
         return found
 
     def _refuse_unreadable(self, run_id: str) -> None:
-        """A clear error naming the run's first decision that is no JSON (edited by hand),
-        where SQLite's `json_extract` said only "malformed JSON"; nothing if none is."""
-        row = self._db.execute(
+        """A clear error naming the run's first decision that SQLite's `json_extract` could
+        not read (edited by hand), where it said only "malformed JSON": one that is no
+        JSON, or whose model calls are not calls (`["abc"]`, valid JSON as a whole)."""
+        from ido.decision_record import refuse_unreadable
+
+        rows = self._db.execute(
             "SELECT run_id, seq, at, kind, data FROM events WHERE run_id=? "
-            "AND kind='decided' AND NOT json_valid(data) ORDER BY seq LIMIT 1",
+            "AND kind='decided' ORDER BY seq",
             (run_id,),
-        ).fetchone()
-        if row is not None:
-            self._event(row[0], row[1], row[2], row[3], row[4], whole=False)
+        ).fetchall()
+        for ran, seq, at, kind, data in rows:
+            refuse_unreadable(run_id, self._event(ran, seq, at, kind, data, whole=False))
+        raise JournalError(
+            f"journal {self.path}: run {run_id}: its decisions' model calls are not as ido "
+            "records them: the journal was edited by hand (ido verify checks it)"
+        )
 
     @_locked
     def get(self, key: str) -> Mapping[str, Any] | None:
@@ -232,7 +240,16 @@ class _Reading(_Committing):
         if not self._holds("llm_cache"):  # a journal before schema 3, read as it is
             return None
         row = self._db.execute("SELECT reply FROM llm_cache WHERE request=?", (key,)).fetchone()
-        return None if row is None else dict(json.loads(row[0]))
+        if row is None:
+            return None
+        reply = _object_of(row[0])
+        if reply is None:  # (json.loads raised a traceback mid-run)
+            raise JournalError(
+                f"journal {self.path}: the model's answer kept for request {key} is no "
+                "JSON object, as ido records: the journal was edited by hand (remove its "
+                "llm_cache row to ask the model again)"
+            )
+        return reply
 
     @_locked
     def prunes(self) -> int:
@@ -475,6 +492,6 @@ def _object_of(text: str) -> dict[str, Any] | None:
     it holds none (edited by hand)."""
     try:
         found = json.loads(text)
-    except ValueError:
+    except (ValueError, TypeError):  # (bytes or a number edited in)
         return None
     return found if isinstance(found, dict) else None
