@@ -410,10 +410,7 @@ def test_a_step_the_run_never_started_holds_back_no_step_after_it_that_it_did(
     run_id, env = _killed_between_the_starts(tmp_path, catalog, last_started="do-b")
     done = _ido_in(tmp_path, env, "resume", run_id)
     assert "achieved" in done.stdout and "cost 1.10" in done.stdout, done.stdout
-    # (the goal names x.ab between: the search, following stubborn sets, orders steps side
-    # by side as the goal names their values, and the plan puts do-ab between the two)
-    between = '"state.x.a", "state.x.ab", "state.x.b"]'
-    wider = catalog.replace('"state.x.a", "state.x.b"]', between) + DO_AB
+    wider = catalog.replace('"state.x.b"]', '"state.x.b", "state.x.ab"]') + DO_AB
     (tmp_path / "capabilities" / "all.yaml").write_text(wider)
     out = _ido_in(tmp_path, env, "replay", run_id, "--intent", "capabilities/all.yaml")
     assert out.returncode == 0, out

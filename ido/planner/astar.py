@@ -88,6 +88,17 @@ can hold together at all (`ido.planner.pairs`): a few milliseconds, where provin
 plan exists by visiting every state can take seconds or minutes. Searches that settle
 sooner never pay for it."""
 
+SETS_AFTER = 1_000
+"""Expansions after which a search without clocks that has not settled starts again, from
+the start, following strong stubborn sets' actions alone (`_with_sets`). A search that
+settles sooner (every orchestration catalog's here) follows every action, and lists a
+plan's independent steps in the order it did before the sets: with them, three steps side
+by side came out `do-a + do-b + do-ab` where runs had recorded `do-a + do-ab + do-b`, and
+an exact replay said their first decision had changed. Started again rather than going on
+with sets from there: the paths from the states reached before are not reduced, and
+rovers p05 then gave up at 200,000 expansions where from the start it settles in about
+12,000."""
+
 PRUNE_CHECK = 100
 PRUNE_LEAST = 0.2
 """Expansions after which the search stops computing strong stubborn sets
@@ -173,12 +184,18 @@ class AStarSearch:
     the start."""
 
     def __init__(
-        self, asked: Question, own_cuts: bool = False, asker: AStarSearch | None = None
+        self,
+        asked: Question,
+        own_cuts: bool = False,
+        asker: AStarSearch | None = None,
+        with_sets: bool = False,
     ) -> None:
         """`own_cuts`: work out each popped state's own LM-cut (`StateCuts`), except by
         latency; by default the search asks for a search that does once it has expanded
         `OWN_CUTS_AFTER`. `asker`: the search of the same question asking this one, whose
-        stubborn sets it takes on (none where that one found they did not pay)."""
+        stubborn sets it takes on (none where that one found they did not pay).
+        `with_sets`: follow stubborn sets from the start (untimed); by default a search
+        starts again with them after `SETS_AFTER` expansions."""
         self.asked = asked
         task, g, metric, without, under = (
             asked.task, asked.g, asked.metric, asked.without, asked.under
@@ -246,10 +263,14 @@ class AStarSearch:
         # Untimed, the search follows a strong stubborn set's actions alone (a plan's steps
         # reordered keep its metric, steps and sums; not its critical path).
         self.stubborn: Stubborn | None = None
+        self.sets_later = False  # to start again with the sets after `SETS_AFTER`
+        self.sets_since = 0  # expansions counted when the sets began (`_with_sets`)
         if asker is not None:
             self.stubborn = asker.stubborn
-        elif not timed:
+        elif not timed and (with_sets or SETS_AFTER <= 0):
             self.stubborn = Stubborn(g, actions, g.goal)
+        elif not timed:
+            self.sets_later = True
         self.offered = self.pruned = 0  # actions that applied, and those left out
         self.order = itertools.count()
         self.expanded = self.compared = 0
@@ -357,9 +378,15 @@ class AStarSearch:
                 if expanded == PAIRS_AFTER and not goal_pairs_reachable(g, self.actions):
                     frontier.clear()  # no two goal values hold together: no plan
                     return None
-                if expanded == REORDER_AFTER and plain and fresh is None:  # (else given)
+                if expanded == REORDER_AFTER and plain and fresh is None and self.reorder is None:
                     self.reorder = reorder(g, self.actions, weight)
                     key = None if self.reorder is None else self.reorder.key
+                if expanded == SETS_AFTER and self.sets_later:
+                    self.expanded, self.compared = expanded, compared
+                    try:
+                        return self._with_sets(max_states, max_compared, most, report)
+                    finally:  # (counting both searches')
+                        expanded, compared = self.expanded, self.compared
                 if expanded == OWN_CUTS_AFTER and fresh is None and not by_latency:
                     self.expanded, self.compared = expanded, compared
                     settled, answer = self._with_own_cuts(max_states, max_compared, entry[0])
@@ -370,7 +397,7 @@ class AStarSearch:
                     progress.report(stage="search", expanded=expanded, most=most)
                 # The sets' check, after `PRUNE_CHECK` expansions, before the step limit can
                 # skip this one: sets not worth their work here are no longer worked out.
-                checked = expanded == PRUNE_CHECK + 1 and stubborn is not None
+                checked = expanded == self.sets_since + PRUNE_CHECK + 1 and stubborn is not None
                 if checked and self.pruned < PRUNE_LEAST * self.offered:
                     stubborn = self.stubborn = None
                 if label.steps >= limit:
@@ -473,6 +500,28 @@ class AStarSearch:
             return None
         finally:
             self.expanded, self.compared = expanded, compared
+
+    def _with_sets(
+        self, max_states: int, max_compared: int, most: int | None, report: bool
+    ) -> Solution | None:
+        """The answer of a search of the same question following stubborn sets from the
+        start (`SETS_AFTER`), dropping paths by the interchangeable objects this one found;
+        it counts on from this one's expansions, within the same budgets, and given up it
+        is the one to go on with."""
+        again = AStarSearch(self.asked, with_sets=True)
+        again.reorder = self.reorder  # looked for already: dropping paths by it from the start
+        again.expanded, again.compared = self.expanded, self.compared
+        again.sets_since = self.expanded
+        self.sets_later = False
+        try:
+            return again.run(max_states, max_compared, most, report)
+        finally:
+            self.stubborn, self.offered, self.pruned = again.stubborn, again.offered, again.pruned
+            self.expanded, self.compared, self.own_cuts = (
+                again.expanded,
+                again.compared,
+                again.own_cuts,
+            )
 
     def _with_own_cuts(
         self, max_states: int, max_compared: int, reached: float

@@ -23,13 +23,20 @@ from tests.planner.test_property import random_task
 from tests.planner.test_symmetry import gripper
 
 
+@pytest.fixture(autouse=True)
+def _sets_from_the_start(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The sets from the first expansion on (by default a search starts again with them
+    after `SETS_AFTER`), so that these small searches show what they leave out."""
+    monkeypatch.setattr(astar, "SETS_AFTER", 0)
+
+
 def searched(t: Task, prune: bool) -> tuple[tuple[float, int] | None, AStarSearch]:
     """The optimal plan's metric and steps by the search, with stubborn sets or without,
     and the search; the plan is checked step by step."""
     g = ground(t)
     search = AStarSearch(Question(t, g, min(t.max_steps, g.horizon)))
     if not prune:
-        search.stubborn = None
+        search.stubborn, search.sets_later = None, False
     found = search.run(SEARCH_STATES, SEARCH_STATES * 200)
     if found is None or found.plan is None:
         return None, search
@@ -201,3 +208,53 @@ def test_the_search_of_states_own_cuts_takes_the_first_searchs_sets(
     assert search.expanded >= 20 and search.stubborn is None  # the second search was asked
     assert len(made) == 1
     assert found == searched(t, prune=False)[0]
+
+
+def three_side_by_side() -> Task:
+    """Three independent steps, the goal naming their values in another order than the
+    catalog's (`a, b, ab`)."""
+    actions = tuple(
+        Action(f"do-{x}", "p", cost, 1.0, 1.0, (f"!state.x.{x}",), ((f"x.{x}", True),))
+        for x, cost in (("a", 0.3), ("ab", 0.4), ("b", 0.5))
+    )
+    state = close_world({}, ["x.a", "x.ab", "x.b"])
+    return Task(state, ("state.x.a", "state.x.b", "state.x.ab"), actions, max_steps=3)
+
+
+def planned(t: Task, prune: bool) -> tuple[list[str], AStarSearch]:
+    """The plan's steps, by the search with stubborn sets or without, and the search."""
+    g = ground(t)
+    search = AStarSearch(Question(t, g, min(t.max_steps, g.horizon)))
+    if not prune:
+        search.stubborn, search.sets_later = None, False
+    found = search.run(SEARCH_STATES, SEARCH_STATES * 200)
+    assert found is not None and found.plan is not None
+    assert check_plan(t, found.plan) == []
+    return [step.capability for step in found.plan.steps], search
+
+
+def test_a_search_that_settles_before_the_sets_lists_its_steps_as_without_them(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """With the sets from the start the plan came out `do-a + do-b + do-ab` where the
+    search without them (and every run journaled before them) found `do-a + do-ab + do-b`,
+    and an exact replay of such a run said its first decision had changed. A search that
+    settles within `SETS_AFTER` expansions follows every action: the same plan, in the
+    same order, and no sets worked out."""
+    monkeypatch.setattr(astar, "SETS_AFTER", 1_000)
+    steps, search = planned(three_side_by_side(), prune=True)
+    assert steps == planned(three_side_by_side(), prune=False)[0] == ["do-a", "do-ab", "do-b"]
+    assert search.stubborn is None and search.offered == 0
+
+
+def test_a_search_that_does_not_settle_starts_again_with_the_sets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Past `SETS_AFTER` expansions the search starts again from the start with the sets:
+    six rovers settle with paths left out, the same optimal cost and steps as without, and
+    the counts hold both searches' expansions."""
+    monkeypatch.setattr(astar, "SETS_AFTER", 5)
+    found, search = searched(rovers(6), prune=True)
+    assert search.pruned > 0 and search.expanded > 5
+    monkeypatch.setattr(astar, "SETS_AFTER", 0)
+    assert found == searched(rovers(6), prune=False)[0]
