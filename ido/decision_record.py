@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import json
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from ido.errors import JournalError
-from ido.journal.records import Event
 from ido.text import printable
+
+if TYPE_CHECKING:  # (`ido --help` imports this through ido.cli.replay: not the journal)
+    from ido.journal.records import Event
 
 
 def refuse_unreadable(run_id: str, event: Event) -> None:
