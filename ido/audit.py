@@ -29,7 +29,7 @@ from ido.journal.records import Event, RunRow, epoch, llm_cost, made_calls, scen
 from ido.model import format_wait
 from ido.planner.denials import SECRET_RULE, UNBOUND
 from ido.policy import UNEVALUATED
-from ido.run_ends import found_no_plan
+from ido.run_ends import no_plan_of
 from ido.run_words import outcome_word
 from ido.text import money, printable
 
@@ -94,7 +94,7 @@ def audit(
                 ruled_by += fired
             alive = running is not None and running(row, events)
             outcomes[outcome_word(row.outcome, alive)] += 1
-            no_plan += row.outcome == "failed" and found_no_plan(events)
+            no_plan += no_plan_of(row.outcome, events)
             spend_intent[row.intent] += row.cost
             asked: dict[Key, tuple[float, Request]] = {}
             for i, event in enumerate(events):

@@ -15,7 +15,7 @@ from ido.explain_decisions import decision_parts
 from ido.explain_policies import mark_policy_changes
 from ido.explain_rejected import owned_rejections
 from ido.journal.records import Event, RunRow
-from ido.run_ends import found_no_plan
+from ido.run_ends import no_plan_of
 from ido.run_words import format_duration, format_wait, outcome_word
 from ido.text import money, printable
 
@@ -203,7 +203,7 @@ def run_view(run: RunRow, events: Sequence[Event], running: bool = False) -> dic
     shown = {
         **run.to_json(),
         "running": live,
-        "no_plan": run.outcome == "failed" and found_no_plan(events),
+        "no_plan": no_plan_of(run.outcome, events),
         # as `ido runs --format json` lists them
         "llm_cost": used["cost"] if used["calls"] else 0.0,
         "llm_tokens": used["input"] + used["output"] if used["calls"] else 0,

@@ -4,7 +4,7 @@ server reads the same."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from typing import Any
 
 NO_PLAN = "no-plan"
@@ -26,3 +26,12 @@ def found_no_plan(events: Iterable[Any]) -> bool:
             result = event.data.get("result")  # (not a mapping in a journal edited by hand)
             last = result.get("status") if isinstance(result, dict) else None
     return last == "infeasible"
+
+
+def no_plan_of(outcome: str | None, events: Iterable[Any] | Callable[[], Iterable[Any]]) -> bool:
+    """Whether a run that ended with `outcome` found no plan before it did anything: only a
+    failed run can have. `events` are its events, or what reads them (`journal.ending` of
+    the run), called for a failed run alone: `ido runs` asks it of every run listed."""
+    if outcome != "failed":
+        return False
+    return found_no_plan(events() if callable(events) else events)

@@ -180,6 +180,11 @@ class MemoryJournal:
     def events(self, run_id: str) -> list[Event]:
         return list(self._events.get(run_id, []))
 
+    def ending(self, run_id: str) -> list[Event]:
+        """Every event of the run: kept in memory, none is costly to read whole
+        (`SqliteJournal.ending` reads only the few that tell a run found no plan)."""
+        return self.events(run_id)
+
     def take_over(self, run_id: str, after: int, at: str, data: Mapping[str, Any]) -> None:
         if len(self._events[run_id]) != after:
             raise JournalError(f"run {run_id} was taken over by another process")

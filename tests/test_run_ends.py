@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ido.journal.records import Event
-from ido.run_ends import found_no_plan
+from ido.run_ends import found_no_plan, no_plan_of
 
 
 def event(kind: str, **data: Any) -> Event:
@@ -30,3 +30,28 @@ def test_a_run_whose_last_decision_planned_did_not_find_no_plan() -> None:
     """A plan a person rejected, or a planner that raised: it failed for another reason."""
     assert not found_no_plan([decided("infeasible"), decided("planned")])
     assert not found_no_plan([event("run_started")])
+
+
+def test_only_a_failed_run_can_have_found_no_plan() -> None:
+    """Blocked or achieved after a first decision that found none (a policy changed on
+    resume): the outcome rules, whatever the events say."""
+    ended = [decided("infeasible")]
+    assert no_plan_of("failed", ended)
+    assert not no_plan_of("achieved", ended)
+    assert not no_plan_of("blocked", ended)
+    assert not no_plan_of(None, ended)
+
+
+def test_the_events_of_a_run_that_did_not_fail_are_not_read() -> None:
+    """`ido runs` asks of every run listed: reading the events of each achieved one would
+    cost a query per run for nothing."""
+    read: list[str] = []
+
+    def ending() -> list[Event]:
+        read.append("r1")
+        return [decided("infeasible")]
+
+    assert not no_plan_of("achieved", ending)
+    assert read == []
+    assert no_plan_of("failed", ending)
+    assert read == ["r1"]

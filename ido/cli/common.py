@@ -41,9 +41,9 @@ it is the catalog or the intent to change, and nothing was run."""
 def exit_of(outcome: str | None, events: Iterable[Any]) -> int:
     """A run's exit code: its outcome's, or `INFEASIBLE` for one that failed at a decision
     that found no plan before any step started."""
-    from ido.run_ends import found_no_plan
+    from ido.run_ends import no_plan_of
 
-    if outcome == "failed" and found_no_plan(events):
+    if no_plan_of(outcome, events):
         return INFEASIBLE
     return EXIT.get(outcome or "", 1)
 

@@ -350,9 +350,11 @@ def runs(
     """List runs, newest first (or as --sort says)."""
     _check_format(fmt, ("text", "json"))
     _check_format(sort, ("newest", "oldest", "cost", "duration"), "--sort")
+    from functools import partial
+
     from ido.journal.schema import RunsAsked
     from ido.journal.sqlite import SqliteJournal
-    from ido.run_ends import NO_PLAN, found_no_plan
+    from ido.run_ends import NO_PLAN, no_plan_of
 
     words = tuple(dict.fromkeys(_outcome_word(word) for word in outcome or ()))
     day, start = (None, None) if since is None else _when(since, "--since")
@@ -378,7 +380,7 @@ def runs(
             def no_plan(row: Any) -> bool:
                 """Whether this run failed at a decision that found no plan, before any
                 step started (its first step's start and last decision read)."""
-                return row.outcome == "failed" and found_no_plan(store.ending(row.id))
+                return no_plan_of(row.outcome, partial(store.ending, row.id))
 
             split = ("running" in words) != ("interrupted" in words)
             narrowed = NO_PLAN in words and "failed" not in words

@@ -10,7 +10,7 @@ import contextlib
 import json
 import sys
 from collections.abc import Callable, Sequence
-from functools import wraps
+from functools import partial, wraps
 from pathlib import Path
 from typing import Any, TextIO, TypeVar
 
@@ -43,14 +43,14 @@ def json_stdout(fn: F) -> F:
 def print_runs(journal: Path, run_ids: Sequence[str]) -> None:
     """Print a JSON array of the runs `run_ids` of `journal`, in that order."""
     from ido.journal.sqlite import SqliteJournal
-    from ido.run_ends import found_no_plan
+    from ido.run_ends import no_plan_of
 
     with SqliteJournal(journal, reading=True) as store:
         models = store.model_use(list(run_ids))
         listed = []
         for run_id in run_ids:
             row = store.run(run_id)
-            no_plan = row.outcome == "failed" and found_no_plan(store.ending(run_id))
+            no_plan = no_plan_of(row.outcome, partial(store.ending, run_id))
             listed.append(listed_run(row, models, running=False, no_plan=no_plan))
     typer.echo(json.dumps(listed, indent=2), file=_out[-1] if _out else None)
 

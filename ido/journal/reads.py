@@ -314,23 +314,23 @@ class _Reading(_Committing):
             "AND kind='action_started' ORDER BY seq LIMIT 1",
             (run_id,),
         ).fetchall()
+        status = (
+            "json_object('result', json_object('status', json_extract(data, '$.result.status')))"
+        )
         try:  # (with a step started, whatever was decided: no run that found no plan)
-            rows = (
-                started
-                or self._db.execute(
-                    "SELECT run_id, seq, at, kind, json_object('result', json_object('status', "
-                    "json_extract(data, '$.result.status'))) FROM events WHERE run_id=? "
-                    "AND kind='decided' ORDER BY seq DESC LIMIT 1",
-                    (run_id,),
-                ).fetchall()
-            )
+            rows = started or self._last_decision(run_id, status)
         except sqlite3.OperationalError:  # malformed JSON: read whole, for a clear error
-            rows = self._db.execute(
-                "SELECT run_id, seq, at, kind, data FROM events WHERE run_id=? "
-                "AND kind='decided' ORDER BY seq DESC LIMIT 1",
-                (run_id,),
-            ).fetchall()
+            rows = self._last_decision(run_id, "data")
         return [self._event(r[0], r[1], r[2], r[3], r[4], whole=False) for r in rows]
+
+    def _last_decision(self, run_id: str, data: str) -> list[tuple[Any, ...]]:
+        """The run's last decision's row, its data read as the SQL expression `data` (one
+        of `ending`'s two, never user text)."""
+        return self._db.execute(
+            f"SELECT run_id, seq, at, kind, {data} FROM events WHERE run_id=? "  # noqa: S608
+            "AND kind='decided' ORDER BY seq DESC LIMIT 1",
+            (run_id,),
+        ).fetchall()
 
     @_locked
     def resolve(self, reference: str) -> str:

@@ -22,7 +22,7 @@ from ido.model import Intent
 from ido.planner import Planner, get_planner
 from ido.planning_words import Throttled, telling
 from ido.policy import owners_of, rulebook
-from ido.run_ends import found_no_plan
+from ido.run_ends import no_plan_of
 from ido.runtime import stopping
 from ido.runtime.compensating import Compensating
 from ido.runtime.core import Listener, Telemetry, new_run_id
@@ -358,7 +358,7 @@ class LocalRuntime(Executing, Compensating):
         run.lessons = []
         self._after_commit(len(self._pending) + 1)
         self._pending = []
-        no_plan = outcome == "failed" and found_no_plan(self.journal.events(run.run_id))
+        no_plan = no_plan_of(outcome, functools.partial(self.journal.ending, run.run_id))
         report = RunReport(run.run_id, outcome, reason, run.spent, end - run.started, no_plan)
         self._emit(run, "run_finished", report.__dict__)
         return report

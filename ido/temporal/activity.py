@@ -30,7 +30,7 @@ from ido.errors import IdoError, JournalError
 from ido.journal.catalogs import key_of
 from ido.loading.catalog import Catalog
 from ido.model import Intent
-from ido.run_ends import found_no_plan
+from ido.run_ends import no_plan_of
 from ido.runtime.handover import HandedOver
 from ido.state import digest
 from ido.temporal.client import record
@@ -260,6 +260,6 @@ def _blocked(journal: ForwardingJournal, run_id: str) -> dict[str, Any]:
         "reason": row.reason,
         "cost": row.cost,
         "duration": row.duration or 0.0,
-        "found_no_plan": outcome == "failed" and found_no_plan(events),
+        "found_no_plan": no_plan_of(outcome, events),
         "wait_until": min(deadlines) if deadlines else None,
     }
