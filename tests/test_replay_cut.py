@@ -18,6 +18,7 @@ from ido.cli import app
 from ido.journal.records import Event
 from ido.journal.sqlite import SqliteJournal
 from ido.testing import MemoryJournal
+from tests.crashes import killed_when, started
 from tests.test_replay_gate import crashed_in_pay_cheap_eu
 from tests.test_replay_many import NO_CHEAPPAY, policies_with
 
@@ -128,17 +129,8 @@ def _repeat_cut_short_again(project: Path) -> str:
     run_id = _blocked_on_the_cut_call(project)
     code, out = ido("approve", run_id, "--by", "ops")
     assert code == 0, out
-    env = {k: v for k, v in os.environ.items() if k != "IDO_JOURNAL"}
-    for n in range(1, 10):  # the first commit of the resume after which the repeat is made
-        crash = {**env, "IDO_CRASH_AFTER_EVENTS": str(n)}
-        cmd = [sys.executable, "-m", "ido", "resume", run_id]
-        subprocess.run(cmd, cwd=project, env=crash, capture_output=True, check=False)
-        with SqliteJournal(project / ".ido" / "ido.db") as store:
-            last = store.events(run_id)[-1]
-        if last.kind == "action_repeated":
-            break
-    else:
-        raise AssertionError("no crash left the repeat in flight")
+    repeated = killed_when(project, ("resume", run_id), lambda e: e.kind == "action_repeated")
+    assert repeated == run_id
     code, out = ido("resume", run_id)
     assert code == 1 and "was interrupted again: its outcome is still unknown" in out, out
     return run_id
@@ -236,23 +228,12 @@ def test_a_cut_call_its_resume_found_not_done_is_replayed_made_and_not_done(
     (tmp_path / "capabilities" / "all.yaml").write_text(LEDGER)
     (tmp_path / "paid.json").write_text('{"x": {"paid": true}}')
     env = {k: v for k, v in os.environ.items() if k != "IDO_JOURNAL"}
-    for n in range(1, 30):  # the first commit after which pay is in flight
-        (tmp_path / "ledger.json").write_text('{"x": {"paid": false}}')
-        for stale in tmp_path.glob(".ido/ido.db*"):
-            stale.unlink()
-        crash = {**env, "IDO_CRASH_AFTER_EVENTS": str(n)}
-        cmd = [sys.executable, "-m", "ido", "run", "go", "--catalog", "capabilities"]
-        subprocess.run(cmd, cwd=tmp_path, env=crash, capture_output=True, check=False)
-        with SqliteJournal(tmp_path / ".ido" / "ido.db") as store:
-            (row,) = store.runs()
-            last = store.events(row.id)[-1]
-        if last.kind == "action_started" and last.data["capability"] == "pay":
-            break
-    else:
-        raise AssertionError("no crash left pay in flight")
+    unpaid = lambda: (tmp_path / "ledger.json").write_text('{"x": {"paid": false}}')  # noqa: E731
+    args = ("run", "go", "--catalog", "capabilities")
+    run_id = killed_when(tmp_path, args, started("pay"), before_each=unpaid)
     ido_ = [sys.executable, "-m", "ido"]
     done = subprocess.run(
-        [*ido_, "resume", row.id, "--catalog", "capabilities"],
+        [*ido_, "resume", run_id, "--catalog", "capabilities"],
         cwd=tmp_path,
         env=env,
         capture_output=True,
@@ -261,7 +242,7 @@ def test_a_cut_call_its_resume_found_not_done_is_replayed_made_and_not_done(
     )
     assert done.returncode == 0 and "its effects are observed not to hold" in done.stdout, done
     assert "achieved" in done.stdout and "cost 1.10" in done.stdout, done.stdout
-    replay = [*ido_, "replay", row.id, "--catalog", "capabilities"]
+    replay = [*ido_, "replay", run_id, "--catalog", "capabilities"]
     out = subprocess.run(
         replay, cwd=tmp_path, env=env, capture_output=True, text=True, check=False
     ).stdout
@@ -314,19 +295,9 @@ def _killed_between_the_starts(
     (folder / "capabilities" / "all.yaml").write_text(catalog)
     (folder / "done.json").write_text('{"x": {"a": true}}')
     env = {k: v for k, v in os.environ.items() if k != "IDO_JOURNAL"}
-    for n in range(1, 30):  # the first commit after which do-a is in flight, do-b not
-        (folder / "ledger.json").write_text('{"x": {"a": false}}')
-        for stale in folder.glob(".ido/ido.db*"):
-            stale.unlink()
-        crash = {**env, "IDO_CRASH_AFTER_EVENTS": str(n)}
-        cmd = [sys.executable, "-m", "ido", "run", "go", "--catalog", "capabilities"]
-        subprocess.run(cmd, cwd=folder, env=crash, capture_output=True, check=False)
-        with SqliteJournal(folder / ".ido" / "ido.db") as store:
-            (row,) = store.runs()
-            last = store.events(row.id)[-1]
-        if last.kind == "action_started" and last.data["capability"] == last_started:
-            return row.id, env
-    raise AssertionError("no crash left a step in flight")
+    undone = lambda: (folder / "ledger.json").write_text('{"x": {"a": false}}')  # noqa: E731
+    args = ("run", "go", "--catalog", "capabilities")
+    return killed_when(folder, args, started(last_started), before_each=undone), env
 
 
 def _ido_in(folder: Path, env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:

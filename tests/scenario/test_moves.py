@@ -3,9 +3,6 @@ reported by the same point of the run, not what they reported at any time in it.
 
 from __future__ import annotations
 
-import os
-import subprocess
-import sys
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -16,6 +13,7 @@ from ido.cli import app
 from ido.journal.records import Event
 from ido.journal.sqlite import SqliteJournal
 from ido.testing import MemoryJournal
+from tests.crashes import killed_when
 
 runner = CliRunner()
 
@@ -110,6 +108,8 @@ def test_a_fact_first_reported_on_resuming_after_a_wait_is_reported_from_that_wa
     assert "outcome: achieved → achieved\ncost: 0.30 → 0.30;" in out, out
 
 
+CATALOG = ("--catalog", "capabilities")
+
 CUT_PAY = """\
 apiVersion: ido/v1
 kind: Capability
@@ -136,22 +136,6 @@ spec:
 """
 
 
-def _killed_after(folder: Path, env: dict[str, str], last: str, *args: str) -> str:
-    """Run `ido ARGS` killed after each of its first commits in turn, until the journal's
-    last event is `last`: the run's id."""
-    for n in range(1, 30):
-        for stale in folder.glob(".ido/ido.db*") if args[0] == "run" else ():
-            stale.unlink()  # (each run is a new one)
-        crash = {**env, "IDO_CRASH_AFTER_EVENTS": str(n)}
-        cmd = [sys.executable, "-m", "ido", *args, "--catalog", "capabilities"]
-        subprocess.run(cmd, cwd=folder, env=crash, capture_output=True, check=False)
-        with SqliteJournal(folder / ".ido" / "ido.db") as store:
-            (row,) = store.runs()
-            if store.events(row.id)[-1].kind == last:
-                return row.id
-    raise AssertionError(f"no crash left {last} last")
-
-
 def test_an_approved_repeat_a_crash_cut_short_is_its_own_effect_not_the_world_moving(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -165,14 +149,16 @@ def test_an_approved_repeat_a_crash_cut_short_is_its_own_effect_not_the_world_mo
     (tmp_path / "capabilities" / "all.yaml").write_text(CUT_PAY)
     (tmp_path / "ledger.json").write_text("{}")
     monkeypatch.chdir(tmp_path)
-    env = {k: v for k, v in os.environ.items() if k != "IDO_JOURNAL"}
     monkeypatch.delenv("IDO_JOURNAL", raising=False)
-    run_id = _killed_after(tmp_path, env, "action_started", "run", "go")
+    run_id = killed_when(tmp_path, ("run", "go", *CATALOG), lambda e: e.kind == "action_started")
     code, out = ido("resume", run_id)
     assert code == 3 and "resume/outcome-unknown" in out, out
     approved = runner.invoke(app, ["approve", run_id, "--by", "ops"])
     assert approved.exit_code == 0, approved.output
-    assert _killed_after(tmp_path, env, "action_repeated", "resume", run_id) == run_id
+    repeated = killed_when(
+        tmp_path, ("resume", run_id, *CATALOG), lambda e: e.kind == "action_repeated"
+    )
+    assert repeated == run_id
     (tmp_path / "ledger.json").write_text('{"x": {"paid": true}}')  # the repeat went through
     code, out = ido("resume", run_id)
     assert code == 0 and "its effects were observed" in out and "cost 0.30" in out, out
