@@ -125,6 +125,20 @@ def test_a_run_with_a_replan_is_one_trace_of_decisions_and_actions(
     assert "failed" in str(second.attributes["ido.decision.trigger"])
 
 
+def test_a_run_that_found_no_plan_says_so_on_its_span(project: Path, telemetry: Any) -> None:
+    """Failed either way, its span told no-plan (exit 4) from failed steps only by its
+    reason's words."""
+    found, spans, _ = telemetry
+    intent = project / "intents" / "ship-order.yaml"
+    intent.write_text(intent.read_text().replace("5.0", "0.1"))
+    report = run(project, found)
+    assert report.outcome == "failed" and report.found_no_plan
+    root = named(spans.get_finished_spans(), "Run:ship-order")
+    assert root.attributes is not None
+    assert root.attributes["ido.outcome"] == "failed"
+    assert root.attributes["ido.no_plan"] is True
+
+
 def test_metrics_count_runs_actions_and_spend(
     project: Path, telemetry: Any, monkeypatch: pytest.MonkeyPatch
 ) -> None:

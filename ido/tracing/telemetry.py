@@ -290,6 +290,9 @@ class RunTelemetry(_Providers):
                     "ido.outcome": outcome,
                     "ido.cost": _amount(data.get("cost")),
                     "ido.reason": data.get("reason"),
+                    # (a failed run that found no plan before it did anything: `ido run`'s
+                    # exit 4, `ido runs`' no-plan)
+                    "ido.no_plan": True if data.get("found_no_plan") else None,
                 }
             )
         )
