@@ -8,7 +8,7 @@ import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from ido.approvals import Request, requests, step_words, tally, waiting_of
+from ido.approvals import Request, person, requests, step_words, tally, waiting_of
 from ido.approvers import approved_so_far, so_far_words
 from ido.errors import IdoError
 from ido.journal.records import Journal
@@ -87,16 +87,28 @@ class PendingApproval:
     named."""
 
 
+def of_owners(found: list[Waiting], owners: Iterable[str] | str) -> list[Waiting]:
+    """The requests of `found` of rules whose policy's owner is one of `owners` (one name,
+    or several; names compared as `--by`'s are: `Finance` is finance); all when none."""
+    names = {person(o) for o in ((owners,) if isinstance(owners, str) else owners)}
+    if not names:
+        return found
+    return [w for w in found if w.request.owner is not None and person(w.request.owner) in names]
+
+
 def pending_approvals(
     journal: Journal,
     *,
     intents: Iterable[str] | str = (),
+    owners: Iterable[str] | str = (),
     limit: int | None = None,
     now: float | None = None,
 ) -> list[PendingApproval]:
     """What blocked runs wait for, as `ido approvals` lists it: longest waiting first, of
-    runs of `intents` (one name, or several: of any) when given, the first `limit` when
-    given, where escalation stands at `now` (epoch seconds; default: the clock's)."""
+    runs of `intents` (one name, or several: of any) when given, of rules whose policy's
+    owner is one of `owners` when given (as `--owner`: `Finance` is finance), the first
+    `limit` when given, where escalation stands at `now` (epoch seconds; default: the
+    clock's)."""
     if limit is not None and (isinstance(limit, bool) or not isinstance(limit, int) or limit < 1):
         raise IdoError(f"limit must be a whole number of 1 or more, not {limit!r}")
     if now is not None and (
@@ -106,7 +118,7 @@ def pending_approvals(
     names = (intents,) if isinstance(intents, str) else tuple(intents)
     at = time.time() if now is None else now
     listed = []
-    for w in waiting(journal, names)[:limit]:
+    for w in of_owners(waiting(journal, names), owners)[:limit]:
         r = w.request
         to, until = r.stage(at)
         listed.append(

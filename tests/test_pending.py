@@ -30,8 +30,13 @@ spec:
 """
 
 
-def _blocked(project: Path, journal: ido.Journal, approvers: int = 1) -> ido.RunReport:
-    (project / "policies" / "spend.yaml").write_text(NEEDS.format(approvers=approvers))
+def _blocked(
+    project: Path, journal: ido.Journal, approvers: int = 1, owner: str | None = None
+) -> ido.RunReport:
+    policy = NEEDS.format(approvers=approvers)
+    if owner is not None:
+        policy = policy.replace("  rules:", f"  owner: {owner}\n  rules:")
+    (project / "policies" / "spend.yaml").write_text(policy)
     intent = project / "intents" / "ship-order.yaml"
     intent.write_text(intent.read_text().replace("[residency]", "[residency, spend]"))
     catalog = ido.load_catalog(["intents", "capabilities", "policies"])
@@ -148,3 +153,20 @@ def test_a_journal_opened_to_read_that_is_not_there_is_not_made(tmp_path: Path) 
     with pytest.raises(ido.NotFoundError, match=r"^no journal at .*typo"):
         ido.SqliteJournal(typo, reading=True)
     assert not typo.parent.exists()
+
+
+def test_requests_are_listed_by_their_rule_s_owner_as_the_command_lists_them(
+    project: Path, tmp_path: Path
+) -> None:
+    """`ido approvals --owner finance` listed a team's requests; from Python, a script
+    had to filter them itself (`owner` is on each, but `limit` had cut the list first)."""
+    path = tmp_path / "ido.db"
+    with ido.open_journal(path) as journal:
+        _blocked(project, journal, owner="Finance")
+        (mine,) = ido.pending_approvals(journal, owners="finance", limit=1)
+        assert mine.owner == "Finance"
+        assert ido.pending_approvals(journal, owners=["legal", "FINANCE"]) == [mine]
+        assert ido.pending_approvals(journal, owners="legal") == []
+    cmd = [sys.executable, "-m", "ido", "approvals", "--journal", str(path), "-f", "json"]
+    listed = subprocess.run([*cmd, "--owner", "legal"], capture_output=True, text=True, check=False)
+    assert listed.returncode == 0 and json.loads(listed.stdout) == [], listed

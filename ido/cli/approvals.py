@@ -55,7 +55,7 @@ def approvals(
     from ido.cli.journal import _no_runs_of
     from ido.journal.records import stamp
     from ido.journal.sqlite import SqliteJournal
-    from ido.pending import Waiting
+    from ido.pending import Waiting, of_owners
     from ido.pending import waiting as waiting_in
     from ido.text import did_you_mean, money, printable
 
@@ -76,9 +76,7 @@ def approvals(
             guess = did_you_mean(person(name), named) if person(name) not in named else None
             if guess is not None:
                 typer.echo(f"warning: no request waiting is of owner {name!r}; {guess}", err=True)
-        waiting = [
-            w for w in waiting if w.request.owner is not None and person(w.request.owner) in owners
-        ]
+        waiting = of_owners(waiting, owners)
     # A night's blocked runs are thousands of lines: the oldest first, as many as asked.
     left_out = len(waiting) - limit if limit is not None and len(waiting) > limit else 0
     waiting = waiting[:limit]
