@@ -41,11 +41,14 @@ class _Hold:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.watching: int | None = None
-        """The process whose watching thread runs (`_watch`): none yet, or a forked child's
-        parent, whose threads the child does not have. Looked at as every block begins: a
-        child forked while another thread's block ran keeps that block's count, never let
-        go, and only a watcher of its own collects there."""
+        """The process whose watching thread runs (`_watch`): none yet, a forked child's
+        parent, whose threads the child does not have, or none again after the watcher
+        ended on an error. Looked at as every block begins."""
         self.count = 0
+        self.by_thread: dict[int, int] = {}
+        """The blocks each thread is in: a child forked while another thread's block ran
+        keeps only its own thread's (`_forked`), where it kept every thread's count and the
+        collector stayed off there for good, let go by none of its threads."""
         self.was_enabled = False
         self.since = 0.0
         """When the collector was held off, or last collected while held off."""
@@ -61,15 +64,20 @@ def _watch() -> None:
     a second rather than being woken: waking it as each block begins cost small problems,
     planned in milliseconds, the wait for the interpreter's lock."""
     threading.current_thread().name = "ido-collector"  # (for threading.enumerate, py-spy)
-    while True:
-        with _hold.lock:
-            left = _hold.since + HOLD_MOST - time.monotonic() if _hold.count else LOOK_EACH
-            due = _hold.count > 0 and left <= 0 and _hold.was_enabled
+    try:
+        while True:
+            with _hold.lock:
+                left = _hold.since + HOLD_MOST - time.monotonic() if _hold.count else LOOK_EACH
+                due = _hold.count > 0 and left <= 0 and _hold.was_enabled
+                if due:
+                    _hold.since = time.monotonic()
             if due:
-                _hold.since = time.monotonic()
-        if due:
-            gc.collect()
-        _sleep(min(max(left, 0.01), LOOK_EACH))
+                gc.collect()
+            _sleep(min(max(left, 0.01), LOOK_EACH))
+    finally:  # (ended on an error: the next block starts another, where none would have)
+        with _hold.lock:
+            if _hold.watching == os.getpid():
+                _hold.watching = None
 
 
 @contextmanager
@@ -92,21 +100,39 @@ def held_off() -> Iterator[None]:
             _hold.since = time.monotonic()
             gc.disable()
         _hold.count += 1
+        me = threading.get_ident()
+        _hold.by_thread[me] = _hold.by_thread.get(me, 0) + 1
     try:
         yield
     finally:
         with _hold.lock:
             _hold.count -= 1
+            if _hold.by_thread[me] == 1:
+                del _hold.by_thread[me]
+            else:
+                _hold.by_thread[me] -= 1
             if _hold.count == 0 and _hold.was_enabled:
                 gc.enable()
+
+
+def _forked() -> None:
+    """In a forked child: only the forking thread's blocks hold the collector off, the
+    others' threads are not there to end theirs; with none, it is on again if it was."""
+    mine = _hold.by_thread.get(threading.get_ident(), 0)
+    held, _hold.count = _hold.count, mine
+    _hold.by_thread = {threading.get_ident(): mine} if mine else {}
+    if held and not mine and _hold.was_enabled:
+        gc.enable()
+    _hold.lock.release()
 
 
 if hasattr(os, "register_at_fork"):
     # A fork while another thread holds the lock (the watcher looking, a block beginning or
     # ending) would give the child a lock held by a thread it does not have: its first
-    # block would wait for good. The fork waits for the lock and the child gets it free.
+    # block would wait for good. The fork waits for the lock and the child gets it free,
+    # with the hold of its one thread alone (`_forked`).
     os.register_at_fork(
         before=_hold.lock.acquire,
         after_in_parent=_hold.lock.release,
-        after_in_child=_hold.lock.release,
+        after_in_child=_forked,
     )

@@ -8,6 +8,7 @@ import _thread
 import gc
 import os
 import signal
+import sys
 import threading
 import weakref
 from collections.abc import Callable
@@ -110,9 +111,8 @@ def test_a_child_forked_while_another_thread_holds_the_lock_does_not_wait_for_it
 def test_a_child_forked_during_another_threads_search_still_collects(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """The child keeps the count of a block whose thread it does not have, so the hold is
-    never let go there: a watching thread of its own still collects what is left in cycles,
-    during its own long block too."""
+    """A watching thread of the child's own collects what is left in cycles during its own
+    long block."""
     monkeypatch.setattr(collector, "HOLD_MOST", 0.0)  # as if held off that long already
     inside, done = threading.Event(), threading.Event()
 
@@ -143,3 +143,91 @@ def test_a_child_forked_during_another_threads_search_still_collects(
         other.join(5)
     assert status == 0
     assert gc.isenabled()
+
+
+@forks
+@forking_with_threads
+def test_a_child_forked_during_another_threads_search_has_the_collector_on() -> None:
+    """The child kept the count of a block whose thread it does not have: the collector
+    stayed off there for good (collecting each `HOLD_MOST` seconds, by the watcher alone)."""
+    inside, done = threading.Event(), threading.Event()
+
+    def search() -> None:
+        with held_off():
+            inside.set()
+            done.wait(30)
+
+    other = threading.Thread(target=search)
+    other.start()
+    assert inside.wait(5)
+    try:
+        status = in_a_child(lambda: gc.isenabled() and collector._hold.count == 0)
+    finally:
+        done.set()
+        other.join(5)
+    assert status == 0
+    assert gc.isenabled()
+
+
+@forks
+@forking_with_threads
+def test_a_child_forked_inside_its_own_block_lets_go_as_the_block_ends() -> None:
+    """The forking thread's own block goes on in the child: held off until it ends."""
+
+    def plan() -> bool:
+        held = not gc.isenabled()
+        return held and collector._hold.count == 1
+
+    with held_off():
+        status = in_a_child(plan)
+        child = os.fork()
+        if child == 0:  # pragma: no cover (the child's lines are not traced)
+            os._exit(0 if not gc.isenabled() else 1)
+        assert os.waitpid(child, 0)[1] == 0
+    assert status == 0
+    assert gc.isenabled()
+
+
+@forks
+@forking_with_threads
+def test_a_child_forked_with_the_collector_turned_off_by_its_owner_keeps_it_off() -> None:
+    """Held off by nobody, the collector is left as the program set it."""
+    with held_off():
+        pass
+    gc.disable()
+    try:
+        assert in_a_child(lambda: not gc.isenabled()) == 0
+    finally:
+        gc.enable()
+
+
+def test_a_watcher_that_ended_on_an_error_is_started_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Had the watching thread ever raised, no block of the process started another, and
+    a long hold was never collected again."""
+    started: list[object] = []
+    reported = threading.Event()  # the thread's error, as Python reports it when it ends
+
+    def sleep_failing(seconds: float) -> None:
+        raise RuntimeError("the watcher's sleep failed")
+
+    real_start = _thread.start_new_thread
+
+    def counted(function: Callable[[], None], arguments: tuple[()]) -> int:
+        started.append(function)
+        return real_start(function, arguments)
+
+    monkeypatch.setattr(sys, "unraisablehook", lambda _: reported.set())
+    monkeypatch.setattr(collector._hold, "watching", None)
+    monkeypatch.setattr(collector, "_sleep", sleep_failing)
+    monkeypatch.setattr(_thread, "start_new_thread", counted)
+    with held_off():
+        pass
+    assert reported.wait(5)
+    assert collector._hold.watching is None
+    monkeypatch.setattr(collector, "_sleep", collector.time.sleep)
+    with held_off():
+        pass
+    assert len(started) == 2
+    assert collector._hold.watching == os.getpid()
