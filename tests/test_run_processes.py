@@ -825,12 +825,18 @@ def test_a_stopped_multi_run_says_what_each_run_came_to(
     real = cli_run._run_one
 
     def interrupted(
-        loaded: Any, intent: Any, store: Any, listener: Any, telemetry: Any, started: list[str]
+        loaded: Any,
+        intent: Any,
+        store: Any,
+        listener: Any,
+        telemetry: Any,
+        started: list[str],
+        context: Any,
     ) -> Any:
         if intent.name == "ship-order-2":
             started.append("r-cut")  # as `_run_one` names the run it started
             raise KeyboardInterrupt
-        return real(loaded, intent, store, listener, telemetry, started)
+        return real(loaded, intent, store, listener, telemetry, started, context)
 
     _second_intent(project, "ship-order-2")
     monkeypatch.setattr(cli_run, "_run_one", interrupted)
@@ -850,7 +856,13 @@ def test_a_stopped_run_names_itself_for_ido_resume(
     from ido.cli import run as cli_run
 
     def interrupted(
-        loaded: Any, intent: Any, store: Any, listener: Any, telemetry: Any, started: list[str]
+        loaded: Any,
+        intent: Any,
+        store: Any,
+        listener: Any,
+        telemetry: Any,
+        started: list[str],
+        context: Any,
     ) -> Any:
         assert listener is None  # quiet: no listener, and no progress heartbeat per decision
         started.append("r-cut")  # as `_run_one` names the run it started
@@ -903,7 +915,13 @@ def test_a_stopped_worker_names_an_intent_it_took_and_never_began(
     from ido.cli import run as cli_run
 
     def interrupted(
-        loaded: Any, intent: Any, store: Any, listener: Any, telemetry: Any, started: list[str]
+        loaded: Any,
+        intent: Any,
+        store: Any,
+        listener: Any,
+        telemetry: Any,
+        started: list[str],
+        context: Any,
     ) -> Any:
         raise KeyboardInterrupt  # before its run began: no run id
 

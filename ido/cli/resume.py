@@ -25,6 +25,7 @@ from ido.cli.common import (
 )
 from ido.cli.planners import check_planner, same_planner
 from ido.cli.progress import _outcome_lines, _progress, _report, run_exit
+from ido.cli.run_catalog import load_as_started
 from ido.cli.run_json import check_json_run, json_stdout, print_runs
 from ido.cli.telemetry import _telemetry
 from ido.cli.temporal import DEFAULT_NAMESPACE, NamespaceOpt, TemporalOpt
@@ -103,9 +104,11 @@ def resume(
         from ido.cli.temporal import resume_remote
 
         resume_remote(run_ref, journal, temporal, namespace, security=security, catalog=catalog)
-    loaded = _load(catalog, None)
-    with SqliteJournal(journal) as store:
+    with SqliteJournal(journal, reading=True) as store:
         run_id = store.resolve(run_ref)
+        loaded = load_as_started(catalog, store.started(run_id), run_id)
+    with SqliteJournal(journal) as store:
+        run_id = store.resolve(run_id)
         _not_on_temporal(run_id, store.events(run_id))
         _warn_policies_changed(store, run_id, loaded)
         quiet = quiet or fmt == "json"
@@ -237,7 +240,7 @@ def compensate(
             for undo in left:
                 typer.echo(printable(f"  {_left_line(undo, outcome_unknown(events, undo))}"))
             return
-        loaded = _load(catalog, None)
+        loaded = load_as_started(catalog, store.started(run_id), run_id)
         if not unknown_too:
             _refuse_unknown(run_id, events, loaded.capabilities)
         report = _carry_on(LocalRuntime.compensate, loaded, store, journal, run_id, quiet)

@@ -141,6 +141,9 @@ def run(
 
     loaded = _load(catalog, intents)
     chosen = [on_planner(find_intent(loaded, reference), planner) for reference in intents]
+    from ido.cli.run_catalog import started_with
+
+    recorded = started_with(catalog, intents)  # for `ido resume` to load again
     from ido.journal.sqlite import SqliteJournal
     from ido.runtime import local  # noqa: F401  (loaded before a worker is let go)
 
@@ -159,7 +162,7 @@ def run(
         with _telemetry() as telemetry, SqliteJournal(journal) as store:
             try:
                 progress = None if quiet else _progress
-                report = _run_one(loaded, chosen[0], store, progress, telemetry, started)
+                report = _run_one(loaded, chosen[0], store, progress, telemetry, started, recorded)
             except KeyboardInterrupt as exc:
                 _left(exc, started, journal)
                 raise
@@ -195,7 +198,7 @@ def run(
 
         try:  # (quiet: no listener, so a decision keeps no heartbeat for nobody)
             report = _run_one(
-                loaded, intent, store, None if quiet else listener, telemetry, started
+                loaded, intent, store, None if quiet else listener, telemetry, started, recorded
             )
         except KeyboardInterrupt as exc:
             with lock:
@@ -417,15 +420,22 @@ def _terminated_by(codes: Iterable[int]) -> str | None:
 
 
 def _run_one(
-    loaded: Any, intent: Any, store: Any, listener: Any, telemetry: Any, started: list[str]
+    loaded: Any,
+    intent: Any,
+    store: Any,
+    listener: Any,
+    telemetry: Any,
+    started: list[str],
+    context: Mapping[str, Any],
 ) -> Any:
-    """Run `intent`; its run id is added to `started` once it has one, however the run
-    ends (an interruption names the run it stopped), without a listener to learn it from."""
+    """Run `intent`, `context` recorded with its start; its run id is added to `started`
+    once it has one, however the run ends (an interruption names the run it stopped),
+    without a listener to learn it from."""
     from ido.runtime.local import LocalRuntime
 
     runtime = LocalRuntime(loaded, store, base=Path.cwd(), listener=listener, telemetry=telemetry)
     try:
-        return runtime.run(intent)
+        return runtime.run(intent, context)
     finally:
         if runtime.carrying is not None:
             started.append(runtime.carrying)

@@ -301,6 +301,19 @@ class _Reading(_Committing):
         return [self._event(*r) for r in rows]
 
     @_locked
+    def started(self, run_id: str) -> Event | None:
+        """The run's start (`run_started`), its catalog digests left out; None if the
+        journal holds none (pruned away, or never written)."""
+        row = self._db.execute(
+            "SELECT run_id, seq, at, kind, data FROM events WHERE run_id=? "
+            "AND kind='run_started' ORDER BY seq LIMIT 1",
+            (run_id,),
+        ).fetchone()
+        if row is None:
+            return None
+        return self._event(row[0], row[1], row[2], row[3], row[4], whole=False)
+
+    @_locked
     def ending(self, run_id: str) -> list[Event]:
         """The events that tell whether a run found no plan before it did anything
         (`ido.run_ends.found_no_plan`), read without the rest: its first step's start (its

@@ -1,0 +1,115 @@
+"""`ido resume` goes on with the catalog the run was started with (`ido run --catalog`),
+where it loaded this folder's alone: "no catalog found", or another catalog."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+from ido.journal.sqlite import SqliteJournal
+from tests.crashes import killed_when, started
+
+SHOP = """\
+apiVersion: ido/v1
+kind: Capability
+metadata: {name: pay}
+spec:
+  provider: payco
+  requires: ["!state.x.paid"]
+  effects: {x.paid: true}
+  cost: 0.30
+  idempotent: true
+  run: {shell: ["true"]}
+---
+apiVersion: ido/v1
+kind: Intent
+metadata: {name: go}
+spec:
+  given: {x: {paid: false}}
+  goal: ["state.x.paid"]
+"""
+
+
+FREEZE = """\
+apiVersion: ido/v1
+kind: Policy
+metadata: {name: freeze}
+spec:
+  enforced: true
+  rules:
+    - {id: no-pay, effect: deny, when: "capability.name == 'pay'", message: pay is frozen.}
+"""
+
+
+def _cut(folder: Path) -> str:
+    """A run of `go` from `folder/shop` (`--catalog shop`), killed with pay in flight."""
+    (folder / "shop").mkdir()
+    (folder / "shop" / "all.yaml").write_text(SHOP)
+    return killed_when(folder, ("run", "go", "--catalog", "shop"), started("pay"))
+
+
+def _ido(folder: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    env = {k: v for k, v in os.environ.items() if k != "IDO_JOURNAL"}
+    cmd = [sys.executable, "-m", "ido", *args]
+    return subprocess.run(cmd, cwd=folder, env=env, capture_output=True, text=True, check=False)
+
+
+def test_a_run_started_with_a_catalog_is_resumed_with_it(tmp_path: Path) -> None:
+    run_id = _cut(tmp_path)
+    done = _ido(tmp_path, "resume", run_id)
+    assert done.returncode == 0, done
+    assert "achieved" in done.stdout, done.stdout
+    shop = str((tmp_path / "shop").resolve())
+    said = f"catalog: {shop} besides this folder's, as run {run_id} was started"
+    assert said in done.stderr, done.stderr
+
+
+def test_a_run_is_resumed_with_its_catalog_from_another_folder(tmp_path: Path) -> None:
+    run_id = _cut(tmp_path)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    journal = str(tmp_path / ".ido" / "ido.db")
+    done = _ido(elsewhere, "resume", run_id, "--journal", journal)
+    assert done.returncode == 0 and "achieved" in done.stdout, done
+
+
+def test_a_catalog_no_longer_there_is_named_with_the_run(tmp_path: Path) -> None:
+    run_id = _cut(tmp_path)
+    (tmp_path / "shop").rename(tmp_path / "moved")
+    refused = _ido(tmp_path, "resume", run_id)
+    assert refused.returncode == 2, refused
+    shop = str((tmp_path / "shop").resolve())
+    assert f"run {run_id} was started with --catalog {shop}, and {shop} is no longer" in (
+        refused.stderr
+    )
+    assert (tmp_path / ".ido" / "ido.db").exists()
+    done = _ido(tmp_path, "resume", run_id, "--catalog", "moved")
+    assert done.returncode == 0 and "achieved" in done.stdout, done
+    assert "as run" not in done.stderr  # (a --catalog given: it is the one)
+
+
+def test_a_run_started_with_this_folders_catalog_says_nothing_of_it(tmp_path: Path) -> None:
+    """And a folder of policies added here since the run started is loaded (a freeze)."""
+    (tmp_path / "capabilities").mkdir()
+    (tmp_path / "capabilities" / "all.yaml").write_text(SHOP)
+    run_id = killed_when(tmp_path, ("run", "go"), started("pay"))
+    with SqliteJournal(tmp_path / ".ido" / "ido.db") as store:
+        first = store.started(run_id)
+    assert first is not None
+    assert first.data["catalog_paths"] == []  # (this folder's: loaded as every command does)
+    done = _ido(tmp_path, "resume", run_id)
+    assert done.returncode == 0 and "achieved" in done.stdout, done
+    assert "catalog:" not in done.stderr, done.stderr
+
+
+def test_this_folders_policies_added_since_the_run_started_apply(tmp_path: Path) -> None:
+    """The run's `--catalog` is loaded again with this folder's catalog as it is now: a
+    freeze put in policies/ after the run started governs its resume."""
+    run_id = _cut(tmp_path)
+    (tmp_path / "policies").mkdir()
+    (tmp_path / "policies" / "freeze.yaml").write_text(FREEZE)
+    done = _ido(tmp_path, "resume", run_id)
+    assert done.returncode == 1, done
+    assert "freeze/no-pay" in done.stdout, done.stdout
