@@ -324,3 +324,12 @@ def test_prune_before_a_moment_at_the_end_of_the_calendar_is_a_usage_error(
         app, ["prune", "--journal", str(journal), "--before", "0001-01-01T00:00+01:00"]
     )
     assert result.exit_code == 2 and "out of the calendar's range" in result.stderr
+
+
+def test_the_runs_help_says_failed_lists_the_runs_that_found_no_plan_too() -> None:
+    """The help listed `failed` and `no-plan` side by side, as if a run were one or the
+    other: an analyst counting `--outcome failed` could not tell the no-plan runs are in it."""
+    result = CliRunner().invoke(app, ["runs", "--help"], terminal_width=200)
+    assert result.exit_code == 0
+    said = " ".join(result.stdout.split())
+    assert "failed lists the runs that found no plan too, no-plan those alone" in said, said

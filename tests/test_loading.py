@@ -1522,3 +1522,16 @@ def test_a_policy_yaml_cannot_read_is_told_once_not_as_missing_from_the_catalog(
     problem = only(info.value.problems)
     assert problem.file.endswith("policies/residency.yaml")
     assert problem.message.startswith("YAML syntax error")
+
+
+def test_a_policy_emptied_of_its_rules_says_how_to_lift_its_last_one(tmp_path: Path) -> None:
+    """A user lifting the rule a no-plan reason named (`or lift rule residency/...`) emptied
+    the policy's rules and read pydantic's "List should have at least 1 item after
+    validation, not 0", which said nothing of what to do instead."""
+    write(tmp_path, "policies/residency.yaml", POLICY.partition("  rules:")[0] + "  rules: []\n")
+    problem = only(problems(tmp_path))
+    assert (problem.field, problem.line) == ("spec.rules", 5)
+    assert problem.message.startswith(
+        "a policy has at least one rule; to lift its last one, take the policy out of the "
+        "intent's policies, or write the rule's condition as when: \"false\""
+    ), problem.message

@@ -133,3 +133,15 @@ def test_why_not_names_the_owner_of_the_rule_of_each_policy_decision(owned: Path
     assert ": require_approval by change-board/ship-change (owner platform-team): " in out, out
     told = ido("explain", "last")[1]
     assert "change-board/ship-change (owner platform-team): The change board" in told, told
+
+
+def test_ido_plan_names_the_owner_of_the_rule_that_rejected_a_capability(owned: Path) -> None:
+    """`ido plan`'s "rejected:" and policy lines named no owner where `ido explain`'s of the
+    same decision did: whom to ask is known before a run, in text and in JSON."""
+    told = ido("plan", "ship-order")[1]
+    assert "pay-us: denied by residency/pii-stays-in-eu (owner compliance): PII" in told, told
+    assert "deny pay-us: residency/pii-stays-in-eu (owner compliance): PII" in told, told
+    shown = json.loads(ido("plan", "ship-order", "--format", "json")[1])
+    assert shown["policy_owners"] == {"change-board": "platform-team", "residency": "compliance"}
+    denied = [r for r in shown["result"]["rejections"] if r["capability"] == "pay-us"]
+    assert [r.get("owner") for r in denied] == ["compliance"]

@@ -326,7 +326,8 @@ def runs(
         typer.Option(
             metavar="OUTCOME",
             help="Only runs with this outcome (repeatable: any of them): "
-            f"{', '.join(RUN_OUTCOMES)}.",
+            f"{', '.join(RUN_OUTCOMES)}; failed lists the runs that found no plan too, "
+            "no-plan those alone.",
         ),
     ] = None,
     since: Annotated[

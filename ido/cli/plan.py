@@ -148,10 +148,11 @@ def plan(
     from ido.approval_asking import would_ask
 
     asks = would_ask(decision, chosen.spec.mode)
+    told = _with_owners(decision.to_json(), loaded, chosen) if pddl is None else decision.to_json()
     if fmt == "json":
         # The waits as the text view says them: `approvals` lists the rules' alone.
         needed = [{k: v for k, v in ask.items() if k != "kind"} for ask in asks]
-        shown = {**decision.to_json(), "approvals_needed": needed}
+        shown = {**told, "approvals_needed": needed}
         typer.echo(json.dumps(shown, indent=2, sort_keys=True, default=str))
     else:
         from ido.explain import render
@@ -165,7 +166,7 @@ def plan(
                 "cost": None,  # no run: nothing spent, and no header saying 0.00
                 "duration": None,
             },
-            "decisions": [{**decision.to_json(), "actions": []}],
+            "decisions": [{**told, "actions": []}],
             "events": asks,
         }
         typer.echo(render(view, "text"), nl=False)
@@ -174,6 +175,20 @@ def plan(
             plan_out.write_text(_ipc_plan(loaded, decision.result.plan), encoding="utf-8")
     status = decision.result.status
     raise typer.Exit(INFEASIBLE if status == "infeasible" else 0)
+
+
+def _with_owners(told: dict[str, Any], loaded: Any, chosen: Any) -> dict[str, Any]:
+    """The decision as `ido explain` tells a run's: with the owner of each policy that names
+    one (`policy_owners`), and so beside each rejection by its rules (`owner`), whom to
+    ask of a capability a rule ruled out."""
+    from ido.explain_rejected import owned_rejections
+    from ido.policy import owners_of, rulebook
+
+    named = [s for s in rulebook(chosen, loaded.policies).sources if not s.startswith("intent:")]
+    owners = owners_of(named, loaded.policies)
+    if not owners:
+        return told
+    return {**told, "policy_owners": owners, "result": owned_rejections(told["result"], owners)}
 
 
 @contextmanager

@@ -43,6 +43,14 @@ KEY_NOT_NAME = (
 """What an `api_key_env` that is no variable's name says: a key pasted there (`sk-…`) was
 echoed in the error, into terminals and CI logs."""
 
+NO_RULES = (
+    "a policy has at least one rule; to lift its last one, take the policy out of the "
+    "intent's policies, or write the rule's condition as when: \"false\" (a replay with "
+    "--policies DIR needs every policy the intent names in DIR)"
+)
+"""What a policy with `rules: []` says: pydantic's "List should have at least 1 item after
+validation, not 0" said nothing of what to do instead."""
+
 
 def _problem_of(
     loc: FieldPath, error: Any, document: Document, shown: str, model: type[Resource]
@@ -55,6 +63,9 @@ def _problem_of(
         message = f"missing required key '{loc[-1]}'"
     elif kind == "value_error":
         message = message.removeprefix("Value error, ")
+    elif kind == "too_short" and loc == ("spec", "rules") and model.__name__ == "Policy":
+        # (a user lifting a policy's last rule, as a no-plan reason offers, emptied the list)
+        message = NO_RULES
     elif kind == "int_type" and _whole(error.get("input")):
         # (`1e3` and `20.0` are read as 1000.0 and 20.0: "got 1000.0" named no mistake)
         whole = int(error["input"])

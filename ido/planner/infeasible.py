@@ -308,11 +308,48 @@ def _over_limit(task: Task, grounded: Grounded, solver: _Solver, name: str) -> t
             f", with {alongside} more step{'s' * (alongside > 1)} alongside" if alongside else ""
         )
         steps = f"{path}{beside}"
+    shaped = _shaped_by(task, grounded, solver, name, plan)
+    kept = "".join(f" {within(task, other, plan)}" for other in shaped)
     return (
-        f"no plan {within(task, name, plan)}: the {BEST[name]} plan "
+        f"no plan {within(task, name, plan)}: the {BEST[name]} plan{kept} "
         f"{needs(task, name, plan)} ({steps}); {way_out(task, name, plan)}",
         plan,
     )
+
+
+def _shaped_by(task: Task, grounded: Grounded, solver: _Solver, name: str, plan: Plan) -> list[str]:
+    """The other limits that keep a plan better by `name`'s own measure than `plan` (the
+    best with `name` alone relaxed) out: "the fastest plan takes 3.3s" was said where a
+    2.8s plan costs more than max_cost allows, as if none were faster. Each that does so
+    alone; every other limit set when only together they do, or when a solve gives up (the
+    words then say what is sure: `plan` is the best within them all)."""
+    others = [other for other in METRICS if other != name and getattr(task.limits, other)]
+    if not others or not _better_without(task, grounded, solver, name, plan, others):
+        return []
+    if len(others) == 1:
+        return others
+    alone = [o for o in others if _better_without(task, grounded, solver, name, plan, [o])]
+    return alone or others
+
+
+def _better_without(
+    task: Task, grounded: Grounded, solver: _Solver, name: str, plan: Plan, lifted: list[str]
+) -> bool:
+    """Whether, with `lifted` relaxed too, a plan is better than `plan` by `name`'s measure
+    (True when the solve gives up: the limits are then named, which is never wrong)."""
+    free = replace(task.limits, **dict.fromkeys([name, *lifted]))
+    try:
+        found = solver.solve(replace(task, limits=free), grounded, METRICS[name])
+    except PlanningError:
+        return True
+    if found is None or found.plan is None:
+        return True
+    best: Plan = found.plan
+    if name == "max_cost":
+        return best.cost < plan.cost - 1e-9
+    if name == "deadline":
+        return best.latency < plan.latency - 1e-9
+    return best.success_probability > plan.success_probability * (1 + 1e-9)
 
 
 def _words(elements: list[str]) -> str:

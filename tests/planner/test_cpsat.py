@@ -504,6 +504,24 @@ def test_infeasible_under_a_deadline_names_the_fastest_plan() -> None:
     assert result.reason.endswith("raise deadline to 2.2s")
 
 
+@pytest.mark.parametrize("backend", ["cpsat", "search"])
+def test_the_fastest_plan_is_named_within_the_budget_that_keeps_a_faster_one_out(
+    backend: str,
+) -> None:
+    """ "the fastest plan takes 2.8s" was said where pay-fast's 2.2s plan costs more than
+    max_cost allows, as if no plan were faster: the budget that shaped it is named."""
+    planner = plan if backend == "cpsat" else SearchPlanner().plan
+    result = planner(task(limits=Limits(deadline=2.0, max_cost=1.0)))
+    assert result.reason is not None
+    assert result.reason.startswith(
+        "no plan within deadline 2s: the fastest plan within max_cost 1.00 takes 2.8s on its "
+        "critical path (pay-cheap 800ms → pack 1s → ship 1s"
+    ), result.reason
+    assert result.reason.endswith("; raise deadline to 2.8s")
+    loose = planner(task(limits=Limits(deadline=2.0, max_cost=5.0)))
+    assert str(loose.reason).startswith("no plan within deadline 2s: the fastest plan takes 2.2s")
+
+
 def test_a_deadline_way_out_is_rounded_up_to_the_millisecond_not_the_second() -> None:
     """A 300ms step under a 200ms deadline: 300ms admits it, where "1s" was said."""
     done = (("job.done", True),)

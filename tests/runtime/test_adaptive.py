@@ -629,8 +629,10 @@ def test_spend_so_far_counts_against_the_budget(
     assert report.cost == pytest.approx(0.30)
     assert str(report.reason).startswith("no plan within max_cost 0.90")
     assert str(report.reason).endswith("(the run has spent 0.30 of max_cost 1.20)")
-    # The way out names the intent's max_cost: what was spent plus the cheapest plan's 1.30.
-    assert "the cheapest plan costs 1.30" in str(report.reason)
+    # The way out names the intent's max_cost: what was spent plus the cheapest plan's 1.30,
+    # the cheapest that keeps min_success_probability (cheappay's failure made the cheaper
+    # plan through it less likely to succeed than the intent asks).
+    assert "the cheapest plan with success probability ≥ 0.900 costs 1.30" in str(report.reason)
     assert "raise max_cost to 1.60;" in str(report.reason)
 
 
