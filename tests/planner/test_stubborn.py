@@ -77,7 +77,7 @@ def test_stubborn_sets_keep_the_optimal_cost_and_steps() -> None:
     on the sums): the search with the sets finds a plan exactly when the search without
     them does, of the same metric and the same steps, and the sets leave out steps."""
     left_out = 0
-    for seed in range(60):
+    for seed in range(150):
         t = random_task(seed, small=seed % 2 == 0)
         found, search = searched(t, prune=True)
         assert found == searched(t, prune=False)[0], seed
@@ -114,7 +114,7 @@ def test_stubborn_sets_keep_the_optimum_under_disjunctive_conditions() -> None:
     """A condition of several rows counts as needing any of its fluents: the same plans'
     metric and steps as without the sets, which leave out steps."""
     left_out = 0
-    for seed in range(150):
+    for seed in range(300):
         t = either_task(seed)
         found, search = searched(t, prune=True)
         assert found == searched(t, prune=False)[0], seed
@@ -358,3 +358,57 @@ def test_the_goal_pairs_and_interchangeable_objects_are_looked_for_once(
     found, search = searched(rovers(6), prune=True)
     assert found == (12.0, 12) and search.pruned > 0
     assert sorted(asked) == ["pairs", "reorder"]
+
+
+def test_the_set_starts_from_the_lacking_value_with_the_fewest_writers() -> None:
+    """The goal's first value lacking has three writers, its second one: the set started
+    from the first and held its three writers, which apply, where it holds the second's
+    one writer alone (any value lacking keeps the optimum: the one that adds fewest)."""
+    writers = [
+        Action(
+            f"a{i}", "p", 1.0, 1.0, 1.0, (f"!state.x.by{i}",), (("x.a", True), (f"x.by{i}", True))
+        )
+        for i in range(3)  # (each once, leaving its own mark: three actions, not one)
+    ]
+    only = Action("b", "p", 1.0, 1.0, 1.0, (), (("x.b", True),))
+    facts = ["x.a", "x.b", "x.by0", "x.by1", "x.by2"]
+    t = Task(close_world({}, facts), ("state.x.a", "state.x.b"), (*writers, only))
+    g = ground(t)
+    search = AStarSearch(Question(t, g, 2))
+    stubborn = search.stubborn
+    assert stubborn is not None
+    start = g.packing.start
+    applying = search.successors.of(start)
+    kept = stubborn.applicable(start, applying)
+    assert kept is not None and [g.actions[a].name for a in kept] == ["b"]
+
+
+def test_the_set_prefers_a_value_whose_writers_it_holds_already() -> None:
+    """Both writers of the goal need x.c, the second x.d first, and neither applies: the
+    set holds x.c's two writers for the first; for the second, x.d (its first value
+    lacking, and the one with the fewest writers) adds one more action, x.c none: the set
+    picks x.c and leaves x.d's writer out."""
+
+    def step(name: str, requires: tuple[str, ...], fact: str) -> Action:
+        # (each once, leaving its own mark: no two are the same action)
+        mark = f"x.by_{name}"
+        return Action(
+            name, "p", 1.0, 1.0, 1.0, (*requires, f"!state.{mark}"), ((fact, True), (mark, True))
+        )
+
+    actions = (
+        step("use1", ("state.x.c",), "x.done"),
+        step("use2", ("state.x.d", "state.x.c"), "x.done"),
+        step("c0", (), "x.c"),
+        step("c1", (), "x.c"),
+        step("d0", (), "x.d"),
+    )
+    facts = ["x.c", "x.d", "x.done", *(f"x.by_{a.name}" for a in actions)]
+    t = Task(close_world({}, facts), ("state.x.done",), actions)
+    g = ground(t)
+    search = AStarSearch(Question(t, g, 3))
+    stubborn = search.stubborn
+    assert stubborn is not None
+    start = g.packing.start
+    kept = stubborn.applicable(start, search.successors.of(start))
+    assert kept is not None and sorted(g.actions[a].name for a in kept) == ["c0", "c1"]
