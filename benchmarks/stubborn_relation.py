@@ -7,8 +7,10 @@ Run from the repository root, with the other version's files somewhere (a worktr
     .venv/bin/python benchmarks/stubborn_relation.py --before /tmp/before \
         --problems rovers/p40,rovers/p30,depot/p05,logistics00/probLOGISTICS-15-1
 
-Every search made (the decision's solve, each alternative's, the search of states' own
-LM-cuts) builds `ido.planner.stubborn.Stubborn` for its task; this times that, best of
+Every search that does not settle within `SETS_AFTER` expansions (1,000) starts again
+with the sets (`ido.planner.astar`) and builds `ido.planner.stubborn.Stubborn` for its
+task then, once (the search of states' own LM-cuts takes its asker's); a search that
+settles sooner never builds it. This times that build, best of
 `--repeat`, and the memory it holds afterwards (`tracemalloc`, a separate build), for
 `ido.planner.stubborn` loaded from both checkouts (the rest of ido from this one), and
 the grounding of the same problem (`ground()`, its condition tables remembered) as the

@@ -39,11 +39,15 @@ gripper), each state's LM-cut (0.1-1 ms) costs more than the expansions it saves
 asked only late, and given up when still behind the first after `OWN_CUTS_CHECK`
 expansions (or `OWN_CUTS_MOST` LM-cuts or `OWN_CUTS_WORK` of their work, if sooner), or
 past `OWN_CUTS_AHEAD` LM-cuts, after which the first search goes on as if it had not asked.
-A search without clocks follows from each state only the actions of a strong stubborn
-set (`ido.planner.stubborn`): any plan from the state reordered to begin with one keeps its
-metric, steps and sums, so an optimal plan, and the shortest of those, is still found;
-after `PRUNE_CHECK` expansions it stops working them out unless they left out
-`PRUNE_LEAST` of the actions that applied.
+A search without clocks still going after `SETS_AFTER` expansions starts again from the
+start following from each state only the actions of a strong stubborn set
+(`ido.planner.stubborn`; before, every action, so a plan settled sooner lists its
+independent steps as it always did): any plan from the state reordered to begin with one
+keeps its metric, steps and sums, so an optimal plan, and the shortest of those, is still
+found. The search thrown away is not charged to the budgets, and what it asked once
+(`PAIRS_AFTER`, `REORDER_AFTER`) is not asked again. `PRUNE_CHECK` expansions after the
+start again it stops working the sets out unless they left out `PRUNE_LEAST` of the
+actions that applied.
 A plain search still going after `REORDER_AFTER` expansions drops a path where one at
 least as cheap and as short reaches a reordering of its state's interchangeable objects
 (`ido.planner.symmetry`): the cheapest way on from the two costs the same. Asked only
@@ -97,11 +101,13 @@ by side came out `do-a + do-b + do-ab` where runs had recorded `do-a + do-ab + d
 an exact replay said their first decision had changed. Started again rather than going on
 with sets from there: the paths from the states reached before are not reduced, and
 rovers p05 then gave up at 200,000 expansions where from the start it settles in about
-12,000."""
+12,000. The expansions thrown away are not charged to the search's budgets (`_with_sets`):
+one that settles in N with the sets settles within a budget of N."""
 
 PRUNE_CHECK = 100
 PRUNE_LEAST = 0.2
-"""Expansions after which the search stops computing strong stubborn sets
+"""Expansions with the sets (counted from the start again after `SETS_AFTER`, so the
+1,101st of the two searches') after which the search stops computing strong stubborn sets
 (`ido.planner.stubborn`) unless they had left out at least this share of the actions that
 applied: where few actions are independent (blocks, depot, logistics, zenotravel: 0-4 %)
 the sets hold nearly every action and cost more than the paths they save (zenotravel p06:
@@ -181,7 +187,8 @@ class SearchGaveUp(OutOfBudget):
 class AStarSearch:
     """One A* search of one question (see the module's docstring), which can be run in
     parts: `run` goes on from where the last part stopped, up to budgets that count from
-    the start."""
+    the start (the start again with the sets, past `SETS_AFTER`: the object is then that
+    search, `_with_sets`)."""
 
     def __init__(
         self,
@@ -228,6 +235,8 @@ class AStarSearch:
         # reaches a reordering of its state's interchangeable objects
         # (`ido.planner.symmetry`): per stand-in, the best path's metric, steps and state.
         self.reorder: Reorder | None = None
+        self.reordered = False  # looked for interchangeable objects already (`REORDER_AFTER`)
+        self.paired = False  # asked whether the goal's values hold together (`PAIRS_AFTER`)
         self.seen: dict[State, tuple[float, int, State]] = {}
         self.prints = prints = g.footprints
         # By latency, steps may run side by side and the metric's bound is the earliest
@@ -264,7 +273,9 @@ class AStarSearch:
         # reordered keep its metric, steps and sums; not its critical path).
         self.stubborn: Stubborn | None = None
         self.sets_later = False  # to start again with the sets after `SETS_AFTER`
-        self.sets_since = 0  # expansions counted when the sets began (`_with_sets`)
+        # Started again with the sets (`_with_sets`): the expansions and paths checked of the
+        # search thrown away, counted on from but not charged to the budgets.
+        self.restarted_at = self.compared_before = 0
         if asker is not None:
             self.stubborn = asker.stubborn
         elif not timed and (with_sets or SETS_AFTER <= 0):
@@ -320,7 +331,9 @@ class AStarSearch:
         """The answer: the best plan, proven, or None for no plan (below `under`, when the
         search was asked for one); `SearchGaveUp` past
         `max_states` expansions or `max_compared` paths checked against, counted from the
-        start. Given up on expansions, the search can go on (`SearchGaveUp.paused`).
+        start (from the start again, for a search that started again with the sets: the
+        search thrown away is not charged, `_with_sets`). Given up on expansions, the
+        search can go on (`SearchGaveUp.paused`).
         Progress reports count against `most` (by default `max_states`); `report=False`:
         none (a search asked within another)."""
         asked = self.asked
@@ -340,7 +353,9 @@ class AStarSearch:
         expanded, compared = self.expanded, self.compared
         # As it starts (or goes on), then every EVERY expansions: a listener that says the
         # latest report again while a decision is quiet then names the right stage.
-        most = max_states if most is None else most
+        most = (max_states if most is None else most) + self.restarted_at
+        thrown, thrown_compared = self.restarted_at, self.compared_before
+        max_states, max_compared = max_states + thrown, max_compared + thrown_compared
         if report:
             progress.report(stage="search", expanded=expanded, most=most)
         try:
@@ -374,11 +389,14 @@ class AStarSearch:
                         continue
                 if expanded >= max_states:
                     heapq.heappush(frontier, entry)  # not expanded: going on starts with it
-                    raise SearchGaveUp(f"expanded {counted(expanded, 'state')}", self)
-                if expanded == PAIRS_AFTER and not goal_pairs_reachable(g, self.actions):
-                    frontier.clear()  # no two goal values hold together: no plan
-                    return None
-                if expanded == REORDER_AFTER and plain and fresh is None and self.reorder is None:
+                    raise SearchGaveUp(f"expanded {counted(expanded - thrown, 'state')}", self)
+                if expanded == PAIRS_AFTER and not self.paired:
+                    self.paired = True
+                    if not goal_pairs_reachable(g, self.actions):
+                        frontier.clear()  # no two goal values hold together: no plan
+                        return None
+                if expanded == REORDER_AFTER and plain and fresh is None and not self.reordered:
+                    self.reordered = True
                     self.reorder = reorder(g, self.actions, weight)
                     key = None if self.reorder is None else self.reorder.key
                 if expanded == SETS_AFTER and self.sets_later:
@@ -397,7 +415,7 @@ class AStarSearch:
                     progress.report(stage="search", expanded=expanded, most=most)
                 # The sets' check, after `PRUNE_CHECK` expansions, before the step limit can
                 # skip this one: sets not worth their work here are no longer worked out.
-                checked = expanded == self.sets_since + PRUNE_CHECK + 1 and stubborn is not None
+                checked = expanded == thrown + PRUNE_CHECK + 1 and stubborn is not None
                 if checked and self.pruned < PRUNE_LEAST * self.offered:
                     stubborn = self.stubborn = None
                 if label.steps >= limit:
@@ -442,8 +460,9 @@ class AStarSearch:
                     compared += len(others)
                     if compared > max_compared:  # mid-expansion: no going on from here
                         raise SearchGaveUp(
-                            f"checked new paths against {max_compared:,} kept paths to the "
-                            f"same states, its budget, in {counted(expanded, 'expansion')}"
+                            f"checked new paths against {max_compared - thrown_compared:,} kept "
+                            f"paths to the same states, its budget, in "
+                            f"{counted(expanded - thrown, 'expansion')}"
                         )
                     # `beats` on the metric and the steps alone, before a label is made (most
                     # states keep one path or none: no generator for those)
@@ -505,23 +524,20 @@ class AStarSearch:
         self, max_states: int, max_compared: int, most: int | None, report: bool
     ) -> Solution | None:
         """The answer of a search of the same question following stubborn sets from the
-        start (`SETS_AFTER`), dropping paths by the interchangeable objects this one found;
-        it counts on from this one's expansions, within the same budgets, and given up it
-        is the one to go on with."""
+        start (`SETS_AFTER`), dropping paths by the interchangeable objects this one found
+        and not asking again what it asked (`PAIRS_AFTER`). It counts on from this one's
+        expansions (the progress goes on), but its budgets count from its own start: what
+        this one spent is thrown away, and a search that settled within a budget with the
+        sets from the start settles within it still. This search becomes that one: they
+        share their attributes, so a later `run` of either goes on with the sets, and every
+        count a caller reads (`expanded`, `frontier`, `pruned`...) is the new one's."""
         again = AStarSearch(self.asked, with_sets=True)
-        again.reorder = self.reorder  # looked for already: dropping paths by it from the start
+        again.reorder, again.reordered = self.reorder, self.reordered
+        again.paired = self.paired
         again.expanded, again.compared = self.expanded, self.compared
-        again.sets_since = self.expanded
-        self.sets_later = False
-        try:
-            return again.run(max_states, max_compared, most, report)
-        finally:
-            self.stubborn, self.offered, self.pruned = again.stubborn, again.offered, again.pruned
-            self.expanded, self.compared, self.own_cuts = (
-                again.expanded,
-                again.compared,
-                again.own_cuts,
-            )
+        again.restarted_at, again.compared_before = self.expanded, self.compared
+        self.__dict__ = again.__dict__  # (the abandoned search's paths go with its old dict)
+        return again.run(max_states, max_compared, most, report)
 
     def _with_own_cuts(
         self, max_states: int, max_compared: int, reached: float
@@ -537,6 +553,7 @@ class AStarSearch:
         `OWN_CUTS_WORK` of their work."""
         own = AStarSearch(self.asked, own_cuts=True, asker=self)
         own.reorder = self.reorder  # looked for already: dropping paths by it from the start
+        own.paired = self.paired  # asked already, and the goal's values may hold together
         states, compared = max_states - self.expanded, max_compared - self.compared
         try:
             if states > OWN_CUTS_CHECK:

@@ -7,6 +7,7 @@ import random
 from collections.abc import Sequence
 from dataclasses import replace
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -14,7 +15,7 @@ from ido.planner import astar
 from ido.planner.astar import AStarSearch
 from ido.planner.grounding import Grounded, ground
 from ido.planner.simulate import check_plan
-from ido.planner.solving import Question
+from ido.planner.solving import Question, Solution
 from ido.planner.stubborn import Stubborn
 from ido.planner.tables import Table
 from ido.planner.types import SEARCH_STATES, Action, Limits, Task
@@ -76,7 +77,7 @@ def test_stubborn_sets_keep_the_optimal_cost_and_steps() -> None:
     on the sums): the search with the sets finds a plan exactly when the search without
     them does, of the same metric and the same steps, and the sets leave out steps."""
     left_out = 0
-    for seed in range(60):
+    for seed in range(150):
         t = random_task(seed, small=seed % 2 == 0)
         found, search = searched(t, prune=True)
         assert found == searched(t, prune=False)[0], seed
@@ -113,7 +114,7 @@ def test_stubborn_sets_keep_the_optimum_under_disjunctive_conditions() -> None:
     """A condition of several rows counts as needing any of its fluents: the same plans'
     metric and steps as without the sets, which leave out steps."""
     left_out = 0
-    for seed in range(150):
+    for seed in range(300):
         t = either_task(seed)
         found, search = searched(t, prune=True)
         assert found == searched(t, prune=False)[0], seed
@@ -258,3 +259,156 @@ def test_a_search_that_does_not_settle_starts_again_with_the_sets(
     assert search.pruned > 0 and search.expanded > 5
     monkeypatch.setattr(astar, "SETS_AFTER", 0)
     assert found == searched(rovers(6), prune=False)[0]
+
+
+def scored(found: Solution | None) -> tuple[float, int] | None:
+    """A search's answer as its plan's metric and steps (None: no plan)."""
+    if found is None or found.plan is None:
+        return None
+    return round(sum(step.score for step in found.plan.steps), 6), len(found.plan.steps)
+
+
+def test_a_search_run_again_after_it_started_again_goes_on_with_the_sets(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Run again after it had started again with the sets and given up, the first search
+    object carried on the search it had abandoned, without them, and on some random tasks
+    answered None where a plan exists: it goes on with the search that has the sets (the
+    one `SearchGaveUp.paused` names), and says that search's counts."""
+    monkeypatch.setattr(astar, "SETS_AFTER", 3)
+    for seed in range(60):
+        t = random_task(seed, small=seed % 2 == 0)
+        g = ground(t)
+        length = min(t.max_steps, g.horizon)
+        whole = AStarSearch(Question(t, g, length)).run(SEARCH_STATES, SEARCH_STATES * 200)
+        search = AStarSearch(Question(t, g, length))
+        try:
+            answer = search.run(6, SEARCH_STATES * 200)
+        except astar.SearchGaveUp as stop:
+            assert stop.paused is not None
+            answer = search.run(SEARCH_STATES, SEARCH_STATES * 200)
+            assert scored(whole) == scored(answer), seed
+            assert search.expanded == stop.paused.expanded
+            assert search.frontier is stop.paused.frontier
+            assert search.pruned == stop.paused.pruned
+        assert scored(whole) == scored(answer), seed
+
+
+def test_a_search_given_up_after_it_started_again_goes_on_to_the_same_answer(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A search whose budget runs out after it started again with the sets, gone on with
+    (`SearchGaveUp.paused`) under a larger one, finds the plan of the search never
+    interrupted: the same metric and steps."""
+    monkeypatch.setattr(astar, "SETS_AFTER", 3)
+    gone_on = 0
+    for seed in range(60):
+        t = random_task(seed, small=seed % 2 == 0)
+        g = ground(t)
+        length = min(t.max_steps, g.horizon)
+        whole = AStarSearch(Question(t, g, length)).run(SEARCH_STATES, SEARCH_STATES * 200)
+        try:
+            answer = AStarSearch(Question(t, g, length)).run(5, SEARCH_STATES * 200)
+        except astar.SearchGaveUp as stop:
+            assert stop.paused is not None and stop.paused.expanded > 3
+            answer = stop.paused.run(SEARCH_STATES, SEARCH_STATES * 200)
+            gone_on += 1
+        assert scored(whole) == scored(answer), seed
+    assert gone_on > 0
+
+
+def test_the_search_thrown_away_is_not_charged_to_the_budget(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A search that settles in N expansions with the sets from the start settles within a
+    budget of N when it starts again with them: the expansions before are not charged (it
+    gave up, a budget of N allowing N - `SETS_AFTER`); the counts still hold both."""
+    _, alone = searched(rovers(6), prune=True)
+    needed = alone.expanded
+    monkeypatch.setattr(astar, "SETS_AFTER", 5)
+    t = rovers(6)
+    g = ground(t)
+    search = AStarSearch(Question(t, g, min(t.max_steps, g.horizon)))
+    found = search.run(needed, needed * 200)
+    assert found is not None and search.expanded == needed + 5
+
+
+def test_the_goal_pairs_and_interchangeable_objects_are_looked_for_once(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """At `PAIRS_AFTER` and `REORDER_AFTER` expansions (1,000, as `SETS_AFTER`), the
+    search asked whether the goal's values hold together and looked for interchangeable
+    objects, and the search started again with the sets, counting on from there, asked
+    both again: once each."""
+    asked: list[str] = []
+    pairs, looked = astar.goal_pairs_reachable, astar.reorder
+
+    def pairing(*args: Any) -> bool:
+        asked.append("pairs")
+        return pairs(*args)
+
+    def reordering(*args: Any) -> Any:
+        asked.append("reorder")
+        return looked(*args)
+
+    monkeypatch.setattr(astar, "goal_pairs_reachable", pairing)
+    monkeypatch.setattr(astar, "reorder", reordering)
+    for name in ("SETS_AFTER", "PAIRS_AFTER", "REORDER_AFTER"):
+        monkeypatch.setattr(astar, name, 5)
+    found, search = searched(rovers(6), prune=True)
+    assert found == (12.0, 12) and search.pruned > 0
+    assert sorted(asked) == ["pairs", "reorder"]
+
+
+def test_the_set_starts_from_the_lacking_value_with_the_fewest_writers() -> None:
+    """The goal's first value lacking has three writers, its second one: the set started
+    from the first and held its three writers, which apply, where it holds the second's
+    one writer alone (any value lacking keeps the optimum: the one that adds fewest)."""
+    writers = [
+        Action(
+            f"a{i}", "p", 1.0, 1.0, 1.0, (f"!state.x.by{i}",), (("x.a", True), (f"x.by{i}", True))
+        )
+        for i in range(3)  # (each once, leaving its own mark: three actions, not one)
+    ]
+    only = Action("b", "p", 1.0, 1.0, 1.0, (), (("x.b", True),))
+    facts = ["x.a", "x.b", "x.by0", "x.by1", "x.by2"]
+    t = Task(close_world({}, facts), ("state.x.a", "state.x.b"), (*writers, only))
+    g = ground(t)
+    search = AStarSearch(Question(t, g, 2))
+    stubborn = search.stubborn
+    assert stubborn is not None
+    start = g.packing.start
+    applying = search.successors.of(start)
+    kept = stubborn.applicable(start, applying)
+    assert kept is not None and [g.actions[a].name for a in kept] == ["b"]
+
+
+def test_the_set_prefers_a_value_whose_writers_it_holds_already() -> None:
+    """Both writers of the goal need x.c, the second x.d first, and neither applies: the
+    set holds x.c's two writers for the first; for the second, x.d (its first value
+    lacking, and the one with the fewest writers) adds one more action, x.c none: the set
+    picks x.c and leaves x.d's writer out."""
+
+    def step(name: str, requires: tuple[str, ...], fact: str) -> Action:
+        # (each once, leaving its own mark: no two are the same action)
+        mark = f"x.by_{name}"
+        return Action(
+            name, "p", 1.0, 1.0, 1.0, (*requires, f"!state.{mark}"), ((fact, True), (mark, True))
+        )
+
+    actions = (
+        step("use1", ("state.x.c",), "x.done"),
+        step("use2", ("state.x.d", "state.x.c"), "x.done"),
+        step("c0", (), "x.c"),
+        step("c1", (), "x.c"),
+        step("d0", (), "x.d"),
+    )
+    facts = ["x.c", "x.d", "x.done", *(f"x.by_{a.name}" for a in actions)]
+    t = Task(close_world({}, facts), ("state.x.done",), actions)
+    g = ground(t)
+    search = AStarSearch(Question(t, g, 3))
+    stubborn = search.stubborn
+    assert stubborn is not None
+    start = g.packing.start
+    kept = stubborn.applicable(start, search.successors.of(start))
+    assert kept is not None and sorted(g.actions[a].name for a in kept) == ["c0", "c1"]

@@ -214,7 +214,7 @@ class CpSatPlanner(_ModelSolves, SolvingPlanner):
         brief = (
             paused is not None
             and metric != "latency"
-            and paused.expanded < self._fallback(task)
+            and paused.expanded - paused.restarted_at < self._fallback(task)
             and task.time_limit * BRIEF_SHARE > 0
         )
         modelled = asked
