@@ -293,6 +293,13 @@ class _Reading(_Committing):
         return {r[0]: Evidence(r[1], r[2], r[3], r[4]) for r in rows}
 
     @_locked
+    def check_file(self) -> None:
+        """Raise `DamagedJournal` when SQLite's check of the whole file (`PRAGMA
+        integrity_check`: every page, and each index against its table) finds it damaged;
+        what `ido verify` does first, the chains checking events alone."""
+        self._check_pages(whole=True)
+
+    @_locked
     def events(self, run_id: str) -> list[Event]:
         rows = self._db.execute(
             "SELECT run_id, seq, at, kind, data FROM events WHERE run_id=? ORDER BY seq",

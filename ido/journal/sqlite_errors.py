@@ -28,9 +28,10 @@ def is_damaged(error: BaseException) -> bool:
     return "database disk image is malformed" in str(error)
 
 
-def damaged(path: Path | str, error: BaseException, opening: bool = False) -> DamagedJournal:
-    """The error of a damaged journal: which file, and how to get its history back; when
-    `opening` it, that ido wrote nothing to it. It said only `database disk image is
+def damaged(path: Path | str, error: BaseException | str, opening: bool = False) -> DamagedJournal:
+    """The error of a damaged journal: which file, what is wrong (SQLite's error, or what
+    its check of the file found), and how to get its history back; when `opening` it, that
+    ido wrote nothing to it. It said only `database disk image is
     malformed`. The shell's `.dump` is what it advises: `.recover` needs a shell built with
     it, and Debian 12's is not (`no such table: sqlite_dbpage`, and an empty file)."""
     unwritten = "; nothing was written to it" if opening else ""

@@ -13,7 +13,7 @@ from typer.testing import CliRunner
 
 from ido.cli import app
 from ido.errors import JournalError
-from ido.journal import SqliteJournal
+from ido.journal import SqliteJournal, integrity
 
 runner = CliRunner()
 
@@ -85,10 +85,14 @@ def test_an_error_that_is_not_about_permissions_is_not_blamed_on_them(tmp_path: 
     )
 
 
-def test_a_run_cut_short_by_damage_is_not_sent_to_a_copy_that_lacks_it(project: Path) -> None:
+def test_a_run_cut_short_by_damage_is_not_sent_to_a_copy_that_lacks_it(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Damage met mid-run (an index written at the run's first outcome) said to restore a
     copy and resume the run "once the journal can be written": a copy made before the run
-    has none of it, nor the steps it performed, which a new run would perform again."""
+    has none of it, nor the steps it performed, which a new run would perform again. (A
+    journal too big to be checked at open: a small one is refused before the run.)"""
+    monkeypatch.setattr(integrity, "CHECKED_AT_OPEN_BYTES", 0)
     assert ido("run", "ship-order", "--quiet")[0] == 0
     journal = project / ".ido" / "ido.db"
     db = sqlite3.connect(journal)
