@@ -18,6 +18,7 @@ from ido.journal.schema import _GUARD, _SCHEMA, _TABLES, CHAINED_SINCE, SCHEMA_V
 from ido.journal.sqlite_errors import (
     blames_permissions,
     damaged,
+    is_busy,
     is_damaged,
     why_not_made,
     why_not_written,
@@ -153,7 +154,7 @@ class _Opened:
                 self._mark_set_up()
                 return True
             except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or attempt == 99:
+                if not is_busy(exc) or attempt == 99:
                     raise
                 time.sleep(0.05)
         return True  # (not reached: the last attempt raises)
