@@ -20,8 +20,20 @@ def problems(db: sqlite3.Connection, whole: bool = False) -> list[str]:
     which reads every page and checks the structure of each table and index, or, `whole`,
     `PRAGMA integrity_check`, which also checks that each index holds what its table does.
     A file too damaged to check raises SQLite's error (`database disk image is
-    malformed`)."""
-    pragma = "integrity_check" if whole else "quick_check"
+    malformed`); so may `integrity_check` reading a damaged index, when `quick_check`
+    then says what is damaged, which is told instead."""
+    try:
+        return _found(db, "integrity_check" if whole else "quick_check")
+    except sqlite3.DatabaseError:
+        if not whole:
+            raise
+        found = _found(db, "quick_check")
+        if not found:
+            raise
+        return found
+
+
+def _found(db: sqlite3.Connection, pragma: str) -> list[str]:
     found = [str(row[0]) for row in db.execute(f"PRAGMA {pragma}({SHOWN + 1})")]
     return [] if found == ["ok"] else found
 
