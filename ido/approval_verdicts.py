@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
@@ -189,10 +189,20 @@ def not_waiting(run_id: str, events: Sequence[Event], resume: str) -> str:
     return f"{said}: already answered, {answered}; continue it with {resume}"
 
 
-def not_blocked(run_id: str, outcome: str | None, events: Sequence[Event], resume: str) -> str:
+def not_blocked(
+    run_id: str,
+    outcome: str | None,
+    events: Sequence[Event],
+    resume: str,
+    typed: Callable[[str], str] = lambda command: command,
+    cli: bool = True,
+) -> str:
     """Why a verdict on a run that is not blocked is refused: what the run is now, and what
     moves it on. An interrupted run (its process killed mid-step) was said only "not
-    waiting for an approval", with no word of `ido resume`."""
+    waiting for an approval", with no word of `ido resume`. `typed`: a command as it is
+    typed for this journal (its `--journal`, which the pull of a Temporal run lacked);
+    `cli`: whether the caller is the CLI, else `ido.approve` (the Python API), which was
+    sent to `ido approvals` for a running run's requests."""
     from ido.journal.records import scenario_of, temporal_flags, temporal_of
     from ido.runtime.owners import elsewhere, live_owner
 
@@ -210,11 +220,13 @@ def not_blocked(run_id: str, outcome: str | None, events: Sequence[Event], resum
     if temporal is not None:  # its workflow goes on on the server: a local resume refuses it
         return (
             f"{said}: it is pursued on the Temporal server at {temporal.get('address')}, and "
-            f"was not blocked when last imported; ido temporal pull {run_id}"
-            f"{temporal_flags(temporal)} imports where it stands now"
+            "was not blocked when last imported; "
+            f"{typed(f'ido temporal pull {run_id}{temporal_flags(temporal)}')} imports where "
+            "it stands now"
         )
     if live_owner(list(events)) is not None:
-        return f"{said}: it is running; a request it makes is listed by ido approvals"
+        lists = typed("ido approvals") if cli else "ido.pending_approvals(journal)"
+        return f"{said}: it is running; a request it makes is listed by {lists}"
     host = elsewhere(events)
     if host is not None:  # this machine cannot see whether that process still lives
         return (

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import functools
+import shlex
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -89,18 +91,20 @@ def record_verdict(
     resume: Callable[[str], str] = lambda run_id: f"ido resume {run_id}",
     now: Callable[[], float] = time.time,
     cli: bool = True,
+    typed: Callable[[str], str] = lambda command: command,
 ) -> Recorded:
     """Record `by`'s verdict on the requests the blocked run waits for (all, or `step`'s,
     or those of `rules`), checked and written in one commit: of two verdicts at once, one
     wins and the other looks again. `resume`: how to carry on a run no longer waiting, for
     the error that says so; `cli`: whether a refusal names the command's options or
-    `ido.approve`'s arguments."""
+    `ido.approve`'s arguments; `typed`: an `ido` command as typed for this journal."""
     run_id = store.resolve(run_ref)
     while True:
         outcome = store.run(run_id).outcome
         events = store.events(run_id)
         if outcome != "blocked":
-            raise IdoError(not_blocked(run_id, outcome, events, resume(run_id)))
+            said = not_blocked(run_id, outcome, events, resume(run_id), typed, cli)
+            raise IdoError(said)
         scenario = scenario_of(events)
         if scenario is not None:
             name = scenario.get("metadata", {}).get("name")
@@ -181,6 +185,7 @@ def _recorded(
         rules=[rules] if isinstance(rules, str) else rules,  # one rule, not its letters
         resume=_resume,
         cli=False,
+        typed=functools.partial(_typed, journal),
     )
 
 
@@ -193,6 +198,13 @@ def _check_types(by: object, comment: object, step: object) -> None:
         raise IdoError(f"comment must be text, not {comment!r}")
     if step is not None and (isinstance(step, bool) or not isinstance(step, int)):
         raise IdoError(f"step must be a step's number (0: the plan), not {step!r}")
+
+
+def _typed(journal: SqliteJournal | MemoryJournal, command: str) -> str:
+    """An `ido` command as typed for `journal` (`ido.approve`'s): with `--journal` naming
+    its file, as the CLI's default journal may not be it."""
+    path = getattr(journal, "path", None)
+    return command if path is None else f"{command} --journal {shlex.quote(str(path))}"
 
 
 def _resume(run_id: str) -> str:

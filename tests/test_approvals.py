@@ -1224,3 +1224,20 @@ def test_a_verdict_on_a_run_not_blocked_and_not_resumable_here_says_what_moves_i
     code, out = ido("approve", "r01", "--by", "bob")
     assert code == 2, out
     assert out == f"error: run r01 is not waiting for an approval: {said}\n"
+
+
+def test_a_temporal_run_not_blocked_in_another_journal_is_pulled_into_that_journal(
+    project: Path,
+) -> None:
+    """The pull it named lacked `--journal`: typed as said, it imported the run into the
+    default journal, not the one the verdict was given in."""
+    journal = project / "other.db"
+    temporal = {"temporal": {"address": "tmp.example:7233", "flags": ["--tls"]}}
+    with SqliteJournal(journal) as store:
+        store.start_run("r01", "ship-order", "2026-12-07T12:00:01.000+00:00", temporal)
+    code, out = ido("approve", "r01", "--by", "bob", "--journal", str(journal))
+    assert code == 2, out
+    assert (
+        "; ido temporal pull r01 --temporal tmp.example:7233 --tls --journal "
+        f"{journal} imports where it stands now\n"
+    ) in out, out

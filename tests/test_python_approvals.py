@@ -159,3 +159,27 @@ def test_a_refusal_from_python_names_the_arguments_not_the_commands_options(
     with pytest.raises(ido.IdoError) as twice:
         ido.approve(journal, blocked.run_id, by="alice")
     assert "--" not in str(twice.value)
+
+
+def test_approving_a_running_run_from_python_names_the_python_list_of_requests(
+    tmp_path: Path,
+) -> None:
+    """`ido.approve` on a run still running sent its caller to the CLI's `ido approvals`;
+    the Python API lists requests with `ido.pending_approvals`."""
+    from ido.journal import SqliteJournal
+    from ido.runtime.owners import _host
+
+    running = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        with SqliteJournal(tmp_path / "ido.db") as journal:
+            owner = {"process": dict(_host(running.pid))}
+            journal.start_run("r01", "ship-order", "2026-12-07T12:00:01.000+00:00", owner)
+            with pytest.raises(ido.IdoError) as refused:
+                ido.approve(journal, "r01", by="bob")
+    finally:
+        running.kill()
+        running.wait()
+    assert str(refused.value) == (
+        "run r01 is not waiting for an approval: it is running; a request it makes is "
+        "listed by ido.pending_approvals(journal)"
+    )

@@ -959,3 +959,31 @@ def test_verify_holds_a_few_catalogs_at_once_not_every_one_the_journal_names(
         tracemalloc.stop()
     assert code == 0 and "40 runs checked: 40 intact" in out, out
     assert peak < 20 * len(text), f"{peak:,} bytes at most, a catalog {len(text):,}"
+
+
+@pytest.mark.parametrize("archived", [False, True])
+def test_a_damaged_index_the_chains_do_not_read_is_reported_apart_from_broken_runs(
+    journal: Path, project: Path, archived: bool
+) -> None:
+    """verify read the runs and their events, not the file: a damaged index of the runs'
+    start times passed as `2 intact`, exit 0. SQLite's check of the file now names it,
+    exit 2 (a broken run is 1), nothing written to it, as in an archive."""
+    db = sqlite3.connect(journal)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    (page,) = db.execute("SELECT pageno FROM dbstat WHERE name = 'runs_started'").fetchone()
+    db.close()
+    damaged = journal
+    if archived:
+        damaged = project / "archive.db"
+        damaged.write_bytes(journal.read_bytes())
+    with damaged.open("r+b") as file:
+        file.seek((page - 1) * 4096 + 8)  # where the index's first row is
+        file.write(b"\xff\xff")
+    before = damaged.read_bytes()
+    code, out = ido("verify", *(["--archive", str(damaged)] if archived else []))
+    assert code == 2, out
+    assert out.startswith(  # (what SQLite found: `On tree page 7 cell 0: Offset 65535 …`)
+        f"error: journal {damaged.relative_to(project) if not archived else damaged} is damaged ("
+    ), out
+    assert "; nothing was written to it. Restore it from a copy or an archive" in out
+    assert damaged.read_bytes() == before

@@ -191,6 +191,7 @@ def _verdict(
             step=step,
             rules=rules,
             resume=lambda run_id: _with_journal(f"ido resume {run_id}", journal),
+            typed=lambda command: _with_journal(command, journal),
         )
     run_id, approving = done.run_id, kind == APPROVED
     verb = "approved" if approving else "rejected"

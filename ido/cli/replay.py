@@ -375,10 +375,22 @@ def _counterfactual(
             + "; ".join(printable(str(m)) for m in c.unreplayed)
             + _not_made(c.unreplayed)
         )
+    for missing in c.unrecorded:
+        typer.echo(f"warning: {unrecorded_words(run_id, missing)}")
     if fails(c, fail_on, events):
         typer.echo(f"--fail-on {fail_on}: the {fail_on} changes under these inputs")
         raise typer.Exit(1)
     raise typer.Exit(0)
+
+
+def unrecorded_words(run_id: str, missing: str) -> str:
+    """What a what-if of a run of an older ido (journal schema 1) makes do without, said:
+    it went ahead as if its inputs were whole."""
+    return (
+        f"run {run_id} was recorded by an older ido (journal schema 1, or 2 before ido "
+        f"replay), which did not record {missing}: the replay decided without them, so a "
+        "decision may differ for that alone, not for the inputs changed"
+    )
 
 
 def _decided_otherwise(d: Any) -> str:

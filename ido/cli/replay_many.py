@@ -124,6 +124,11 @@ def _counterfactual(
     from ido.text import money
 
     c = replay_counterfactual(run_id, events, row, catalog, with_planner(events, None, planner))
+    if c.unrecorded:  # (before its line: a line of several runs has no room for it)
+        from ido.cli.replay import unrecorded_words
+
+        for missing in c.unrecorded:
+            typer.echo(f"warning: {unrecorded_words(run_id, missing)}", err=True)
     was = c.recorded_outcome or "interrupted"
     ended = f"{was} → {c.outcome}, cost {money(c.recorded_cost)} → {money(c.cost)}"
     asked = [d for d in c.decisions if d not in c.changed and _approval_change(d)]

@@ -4,7 +4,8 @@
 read off them); `schema` the SQLite tables and the queries of runs; `connections` the
 file itself (its connections, its mode, waiting for its write lock). `sqlite` holds
 `SqliteJournal` and its writes, built on `reads`, on `commits` (group commit) and on
-`opening` (opening the file, making or upgrading its schema); `chain` the hash chain over
+`opening` (opening the file, making or upgrading its schema); `integrity` SQLite's check
+of the file whole (at open, and in `ido verify`); `chain` the hash chain over
 each run's events and checking it (`ido verify`); `catalogs` a run's catalog digests,
 stored once per catalog.
 """

@@ -7,7 +7,7 @@ from __future__ import annotations
 import sqlite3
 import threading
 from collections.abc import Callable
-from typing import Any, Generic, TypeVar
+from typing import Any, Generic, TypeVar, cast
 
 from ido.errors import JournalError
 from ido.journal.connections import BUSY_SECONDS, identity, patiently
@@ -58,7 +58,8 @@ class _Committing(_Opened):
                 self._leading = True
             if not write.waits:
                 starts[run_id] = write
-                return _QUEUED  # type: ignore[return-value]
+                # (not a T: the marker `start_run`, the one caller not waiting, tells apart)
+                return cast(T, _QUEUED)
             if not write.leads:
                 write.wake.acquire()  # released when committed, or when handed the lead
             if not write.done:
@@ -68,7 +69,7 @@ class _Committing(_Opened):
                 self._abandon(write)
             raise
         self._raise(write)
-        return write.result  # type: ignore[return-value]
+        return cast(T, write.result)  # (None until it ran: `_raise` raised if it did not)
 
     def _raise(self, write: _Write[Any]) -> None:
         """Raise what `write` failed with, if it did: SQLite's errors (a read-only file, a

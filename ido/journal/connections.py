@@ -11,6 +11,7 @@ import urllib.parse
 from pathlib import Path
 
 from ido.errors import JournalError
+from ido.journal.sqlite_errors import is_busy
 from ido.lock_waits import told_waiting
 
 BUSY_SECONDS = 120.0
@@ -31,7 +32,7 @@ def patiently(db: sqlite3.Connection, statement: str, journal: Path | str) -> bo
             db.execute(statement)
             return True
         except sqlite3.OperationalError as exc:
-            if "locked" not in str(exc) and "busy" not in str(exc):
+            if not is_busy(exc):
                 raise
             if time.monotonic() >= deadline:
                 return False

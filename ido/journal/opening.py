@@ -10,13 +10,15 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from ido.errors import JournalError, NotFoundError
+from ido.errors import DamagedJournal, JournalError, NotFoundError
 from ido.journal.connections import _connect, _read_only, identity, make_private
+from ido.journal.integrity import checked_at_open, problems, said
 from ido.journal.records import stamp
 from ido.journal.schema import _GUARD, _SCHEMA, _TABLES, CHAINED_SINCE, SCHEMA_VERSION
 from ido.journal.sqlite_errors import (
     blames_permissions,
     damaged,
+    is_busy,
     is_damaged,
     why_not_made,
     why_not_written,
@@ -62,6 +64,10 @@ class _Opened:
                 opened.close()
                 self._db = opened = _read_only(self.path)
             self._file = identity(self.path)
+        except DamagedJournal:  # (`check_file`: refused before anything was written)
+            if opened is not None:
+                opened.close()
+            raise
         except (sqlite3.Error, OSError) as exc:
             if opened is not None:
                 opened.close()
@@ -120,6 +126,10 @@ class _Opened:
         that only reads (`reading`): upgrading it would lock out the older ido that may
         still write it (`ido runs` on an archive), so it is read as it is.
 
+        A journal opened to write is checked first, when small enough
+        (`integrity.checked_at_open`): damage where opening reads nothing (an old run's
+        events) let a run go on writing into the damaged file.
+
         Switching to WAL takes a lock SQLite's busy timeout does not wait for, so several
         runs opening a new journal at once would otherwise see "database is locked".
         """
@@ -128,6 +138,8 @@ class _Opened:
                 version = self._check_version()  # before WAL mode, which writes the file
                 if reading and version is not None and version < SCHEMA_VERSION:
                     return False
+                if not reading and version is not None and checked_at_open(self.path):
+                    self._check_pages()  # (damage where opening reads nothing: old runs)
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=FULL")
                 if version == SCHEMA_VERSION:
@@ -142,10 +154,20 @@ class _Opened:
                 self._mark_set_up()
                 return True
             except sqlite3.OperationalError as exc:
-                if "locked" not in str(exc) or attempt == 99:
+                if not is_busy(exc) or attempt == 99:
                     raise
                 time.sleep(0.05)
         return True  # (not reached: the last attempt raises)
+
+    def _check_pages(self, whole: bool = False) -> None:
+        """Refuse the journal when SQLite finds its file damaged (`integrity.problems`:
+        `quick_check`, or `integrity_check` when `whole`), as `DamagedJournal` naming what
+        it found and saying what to do; nothing is written either way. A file too damaged
+        to check raises SQLite's error (`_open_read_only` and `failed` tell it)."""
+        with self._lock:
+            found = problems(self._db, whole)
+        if found:
+            raise damaged(self.path, said(found), opening=True)
 
     def _guard(self) -> None:
         """Make `_GUARD` unless the journal has it (made or upgraded by an ido before it):

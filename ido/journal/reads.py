@@ -24,6 +24,7 @@ from ido.journal.schema import (
     RUN_ORDERS,
     RunsAsked,
 )
+from ido.journal.sqlite_errors import damaged, is_damaged
 from ido.text import some
 
 _SHORTEST_TAIL = 6
@@ -291,6 +292,18 @@ class _Reading(_Committing):
             "SELECT capability, successes, failures, latency, updated FROM health"
         ).fetchall()
         return {r[0]: Evidence(r[1], r[2], r[3], r[4]) for r in rows}
+
+    @_locked
+    def check_file(self) -> None:
+        """Raise `DamagedJournal` when SQLite's check of the whole file (`PRAGMA
+        integrity_check`: every page, and each index against its table) finds it damaged;
+        what `ido verify` does first, the chains checking events alone."""
+        try:
+            self._check_pages(whole=True)
+        except sqlite3.Error as exc:  # too damaged to check: told as read (nothing written)
+            if not is_damaged(exc):
+                raise
+            raise damaged(self.path, exc, opening=True) from None
 
     @_locked
     def events(self, run_id: str) -> list[Event]:

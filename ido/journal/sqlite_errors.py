@@ -1,6 +1,7 @@
 """What an error from SQLite or the file system about a journal means for its user: a
 damaged file, a journal ido may not write (and why, likely), or neither (then the error as
-it is). The one place that reads what an OSError or a SQLite error means for a journal."""
+it is). The one place that reads what an OSError or a SQLite error means for a journal: by
+SQLite's result code (`sqlite_errorcode`), its words only for an error without one."""
 
 from __future__ import annotations
 
@@ -17,23 +18,61 @@ _FULL = {errno.ENOSPC, errno.EDQUOT}
 """The errors of the file system that mean the disk, or its user's quota, is full."""
 
 
+def code_of(error: BaseException) -> int | None:
+    """SQLite's primary result code of `error` (`sqlite3.SQLITE_IOERR` for every kind of
+    I/O error), from the error itself (Python 3.11); None for an error SQLite did not give
+    (one of Python's module, or made by hand), whose words alone say what it is."""
+    code = getattr(error, "sqlite_errorcode", None)
+    return code & 0xFF if isinstance(code, int) else None
+
+
+def _is(error: BaseException, code: int, *words: str) -> bool:
+    """Whether `error` is SQLite's `code`: by its code when it has one, else by its words
+    (in the English SQLite gives them)."""
+    if not isinstance(error, sqlite3.Error):
+        return False
+    found = code_of(error)
+    if found is not None:
+        return found == code
+    return any(word in str(error) for word in words)
+
+
+def is_busy(error: BaseException) -> bool:
+    """Whether `error` is SQLite's lock held by another connection (`database is locked`,
+    SQLITE_BUSY, or SQLITE_LOCKED): one to wait for and try again."""
+    return _is(error, sqlite3.SQLITE_BUSY, "locked", "busy") or _is(
+        error, sqlite3.SQLITE_LOCKED, "locked"
+    )
+
+
 def is_damaged(error: BaseException) -> bool:
     """Whether SQLite found the journal's file damaged (`database disk image is
-    malformed`: bytes overwritten, a file cut short by a full disk or a bad copy)."""
-    if not isinstance(error, sqlite3.DatabaseError):
-        return False
-    code = getattr(error, "sqlite_errorcode", None)
-    if code is not None:
-        return bool(code & 0xFF == sqlite3.SQLITE_CORRUPT)
-    return "database disk image is malformed" in str(error)
+    malformed`: bytes overwritten, a file cut short by a full disk or a bad copy), or not
+    a database at all (`file is not a database`: its first bytes overwritten)."""
+    return _is(error, sqlite3.SQLITE_CORRUPT, "database disk image is malformed") or (
+        _is(error, sqlite3.SQLITE_NOTADB, "file is not a database")
+    )
 
 
-def damaged(path: Path | str, error: BaseException, opening: bool = False) -> DamagedJournal:
-    """The error of a damaged journal: which file, and how to get its history back; when
-    `opening` it, that ido wrote nothing to it. It said only `database disk image is
-    malformed`. The shell's `.dump` is what it advises: `.recover` needs a shell built with
-    it, and Debian 12's is not (`no such table: sqlite_dbpage`, and an empty file)."""
+def damaged(path: Path | str, error: BaseException | str, opening: bool = False) -> DamagedJournal:
+    """The error of a damaged journal: which file, what is wrong (SQLite's error, or what
+    its check of the file found), and how to get its history back; when `opening` it, that
+    ido wrote nothing to it. It said only `database disk image is malformed`. The shell's
+    `.dump` is what it advises: `.recover` needs a shell built with it, and Debian 12's is
+    not (`no such table: sqlite_dbpage`, and an empty file). A file whose first bytes are
+    not SQLite's (`file is not a database`), which the shell cannot read either, said
+    only `cannot open journal …: file is not a database`."""
     unwritten = "; nothing was written to it" if opening else ""
+    if isinstance(error, BaseException) and _is(
+        error, sqlite3.SQLITE_NOTADB, "file is not a database"
+    ):
+        return DamagedJournal(
+            f"journal {path} is damaged, or no journal ({error}): its first bytes are not a "
+            f"SQLite database's{unwritten}. Restore it from a copy or an archive; when only "
+            "its first 16 bytes were overwritten, a copy with them written back reads again: "
+            f"cp {path} saved.db; printf 'SQLite format 3\\000' | dd of=saved.db bs=16 "
+            "count=1 conv=notrunc. A file that is no journal: give --journal an ido journal"
+        )
     return DamagedJournal(
         f"journal {path} is damaged ({error}): SQLite cannot read it whole{unwritten}. "
         "Restore it from a copy or an archive, or save what can still be read of it in a "
@@ -52,21 +91,27 @@ def blames_permissions(error: BaseException, path: Path) -> bool:
         return True
     if isinstance(error, OSError):
         return error.errno in _NOT_PERMITTED | _FULL
-    told = str(error)
-    if "readonly database" in told or "disk I/O error" in told or "disk is full" in told:
+    if _is(error, sqlite3.SQLITE_READONLY, "readonly database") or _no_room(error):
         return True
-    if "unable to open database file" in told:
+    if _is(error, sqlite3.SQLITE_CANTOPEN, "unable to open database file"):
         return not os.access(path.absolute().parent, os.W_OK) or not os.access(path, os.W_OK)
     return False
+
+
+def _no_room(error: BaseException) -> bool:
+    """Whether SQLite could not write the disk (`disk I/O error`, SQLITE_IOERR, what a file
+    size limit reads as too) or found it full (`database or disk is full`, SQLITE_FULL)."""
+    return _is(error, sqlite3.SQLITE_IOERR, "disk I/O error") or _is(
+        error, sqlite3.SQLITE_FULL, "disk is full"
+    )
 
 
 def why_not_written(error: BaseException) -> str:
     """What likely keeps a journal that can be read from being written, after `error`: a
     disk SQLite could not write to reads `disk I/O error` or `disk is full`, which was
     blamed on a read-only file alone (a file size limit, `ulimit -f`, reads so too)."""
-    told = str(error)
     full = isinstance(error, OSError) and error.errno in _FULL
-    if full or "disk I/O error" in told or "disk is full" in told:
+    if full or _no_room(error):
         return (
             "a full disk, a file size limit set by ulimit -f, or a read-only file, folder or mount?"
         )

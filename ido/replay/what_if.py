@@ -150,7 +150,18 @@ def replay_counterfactual(
             Unreplayed((*moved.facts, *moved.gone), name, n + 1)
             for (name, n), moved in sorted(world.moved.items())
         ),
+        unrecorded=unrecorded(events),
     )
+
+
+def unrecorded(events: Sequence[Event]) -> tuple[str, ...]:
+    """What the replay reads of the run's start that the run did not record: an ido of
+    journal schema 1 (and of schema 2 before exact replay) kept no beliefs with a run's
+    start (`health`), so the replay decides from none where the recording's decisions may
+    have read those the runs before had stored."""
+    if events and events[0].kind == "run_started" and "health" not in events[0].data:
+        return ("the beliefs in each capability it started with (health)",)
+    return ()
 
 
 def resumed_at(resumed: Event, waiting: Sequence[Request]) -> float:

@@ -82,6 +82,9 @@ class Counterfactual:
     waited: bool = False
     """Whether the replay's clock counted a wait for approval (it resumed where the
     recording resumed, when it did)."""
+    unrecorded: tuple[str, ...] = ()
+    """Inputs of the recorded decisions the run did not record, which the replay made do
+    without, in words (`the beliefs it started with (health)`): a run of an older ido."""
 
     @property
     def changed(self) -> tuple[Changed, ...]:

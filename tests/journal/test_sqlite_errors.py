@@ -6,6 +6,7 @@ from __future__ import annotations
 import errno
 import os
 import sqlite3
+import subprocess
 from pathlib import Path
 
 import pytest
@@ -13,7 +14,7 @@ from typer.testing import CliRunner
 
 from ido.cli import app
 from ido.errors import JournalError
-from ido.journal import SqliteJournal
+from ido.journal import SqliteJournal, integrity
 
 runner = CliRunner()
 
@@ -85,10 +86,14 @@ def test_an_error_that_is_not_about_permissions_is_not_blamed_on_them(tmp_path: 
     )
 
 
-def test_a_run_cut_short_by_damage_is_not_sent_to_a_copy_that_lacks_it(project: Path) -> None:
+def test_a_run_cut_short_by_damage_is_not_sent_to_a_copy_that_lacks_it(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Damage met mid-run (an index written at the run's first outcome) said to restore a
     copy and resume the run "once the journal can be written": a copy made before the run
-    has none of it, nor the steps it performed, which a new run would perform again."""
+    has none of it, nor the steps it performed, which a new run would perform again. (A
+    journal too big to be checked at open: a small one is refused before the run.)"""
+    monkeypatch.setattr(integrity, "CHECKED_AT_OPEN_BYTES", 0)
     assert ido("run", "ship-order", "--quiet")[0] == 0
     journal = project / ".ido" / "ido.db"
     db = sqlite3.connect(journal)
@@ -127,3 +132,53 @@ def test_a_full_disk_is_read_alike_from_the_system_and_from_sqlite(tmp_path: Pat
     sqlite_full = sqlite3.OperationalError("database or disk is full")
     assert blames_permissions(sqlite_full, tmp_path / "ido.db")
     assert why_not_written(sqlite_full).startswith("a full disk")
+
+
+def test_a_journal_whose_first_bytes_were_overwritten_is_named_with_what_to_do(
+    project: Path,
+) -> None:
+    """It said `cannot open journal .ido/ido.db: file is not a database`, nothing of
+    damage, nor what to do (the shell's `.dump` cannot read it either)."""
+    assert ido("run", "ship-order", "--quiet")[0] == 0
+    journal = project / ".ido" / "ido.db"
+    db = sqlite3.connect(journal)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    with journal.open("r+b") as file:
+        file.write(b"garbage garbage!")  # SQLite's 16 bytes of `SQLite format 3\0`
+    before = journal.read_bytes()
+    for command in (["runs"], ["run", "ship-order"], ["verify"]):
+        code, out = ido(*command)
+        assert code == 2, out
+        assert out.startswith(
+            "error: journal .ido/ido.db is damaged, or no journal (file is not a database): "
+            "its first bytes are not a SQLite database's; nothing was written to it. Restore "
+            "it from a copy or an archive; when only its first 16 bytes were overwritten, a "
+            "copy with them written back reads again: cp .ido/ido.db saved.db; printf "
+        ), out
+    assert journal.read_bytes() == before
+    advice = out.split("reads again: ")[1].split(". A file that is no journal")[0]
+    subprocess.run(["sh", "-c", advice], cwd=project, check=True)  # what it says, done
+    code, out = ido("verify", "--journal", "saved.db")
+    assert code == 0 and ": 1 run checked: 1 intact" in out, out
+
+
+def test_an_error_is_read_by_sqlite_s_code_not_by_its_words(tmp_path: Path) -> None:
+    """`disk I/O error` and `disk is full` were matched in the error's text: an error of
+    another kind that says them (a trigger's message, a name quoted) was taken for a disk
+    that could not be written, and a journal blamed on permissions."""
+    from ido.journal.sqlite_errors import blames_permissions, is_damaged, why_not_written
+
+    db = sqlite3.connect(tmp_path / "other.db")
+    db.execute("CREATE TABLE t (x)")
+    db.execute(
+        "CREATE TRIGGER says BEFORE INSERT ON t BEGIN "
+        "SELECT RAISE(ABORT, 'disk I/O error, disk is full, database disk image is malformed'); "
+        "END"
+    )
+    with pytest.raises(sqlite3.IntegrityError) as raised:
+        db.execute("INSERT INTO t VALUES (1)")
+    db.close()
+    assert not blames_permissions(raised.value, tmp_path / "other.db")
+    assert why_not_written(raised.value) == "a read-only file, folder or mount?"
+    assert not is_damaged(raised.value)

@@ -1,0 +1,98 @@
+"""A journal damaged where opening it does not read (an old run's events) is refused when
+opened to write, before anything is written to it."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+from typer.testing import CliRunner
+
+from ido.cli import app
+from ido.errors import DamagedJournal
+from ido.journal import SqliteJournal
+
+runner = CliRunner()
+AT = "2026-12-07T00:00:00.000+00:00"
+
+
+def ido(*args: str) -> tuple[int, str]:
+    result = runner.invoke(app, list(args))
+    return result.exit_code, result.output
+
+
+def journal_of(path: Path, runs: int = 60) -> Path:
+    """A journal of `runs` runs, each with a few events, its -wal file folded in."""
+    with SqliteJournal(path) as journal:
+        for n in range(runs):
+            run_id = f"r{n:03d}"
+            journal.start_run(run_id, "ship", AT, {"pad": "x" * 900})
+            for _ in range(3):
+                journal.append(run_id, "observed", AT, {"state": {"pad": "y" * 900}})
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    return path
+
+
+def damage_old_page(path: Path, offset: int, garbage: bytes) -> None:
+    """Overwrite bytes of a page of events a third of the way in: one no open reads."""
+    db = sqlite3.connect(path)
+    pages = [
+        page
+        for (page,) in db.execute(
+            "SELECT pageno FROM dbstat WHERE name = 'events' AND pagetype = 'leaf' ORDER BY pageno"
+        )
+    ]
+    db.close()
+    page = pages[len(pages) // 3]
+    with path.open("r+b") as file:
+        file.seek((page - 1) * 4096 + offset)
+        file.write(garbage)
+
+
+@pytest.mark.parametrize(
+    ("offset", "garbage", "said"),
+    [
+        (0, b"\x0d" + b"\xff" * 31, "(database disk image is malformed)"),  # the page's header
+        # where its first row is: SQLite's check says so, or, at times, only that the
+        # file is malformed, which it raises
+        (8, b"\xff\xff", ""),
+    ],
+)
+def test_a_journal_damaged_in_an_old_run_is_refused_before_a_write(
+    tmp_path: Path, offset: int, garbage: bytes, said: str
+) -> None:
+    """Opening read the schema and the newest pages alone: a run was started, and
+    recorded, in a journal damaged in an old run's events, which only `ido verify` or a
+    later read of that run found damaged."""
+    path = journal_of(tmp_path / "ido.db")
+    damage_old_page(path, offset, garbage)
+    before = path.read_bytes()
+    with pytest.raises(DamagedJournal) as refused:
+        SqliteJournal(path)
+    assert str(refused.value).startswith(f"journal {path} is damaged (")
+    assert said in str(refused.value)
+    assert "*** in database main ***" not in str(refused.value)
+    assert "; nothing was written to it. Restore it from a copy" in str(refused.value)
+    assert path.read_bytes() == before
+    with SqliteJournal(path, reading=True) as journal:  # (what reads the newest runs still does)
+        assert journal.runs(limit=1)[0].id == "r059"
+
+
+def test_ido_run_in_a_journal_damaged_in_an_old_run_runs_nothing(project: Path) -> None:
+    """`ido run` performed its steps and recorded them in the damaged file, exit 0."""
+    for _ in range(12):
+        assert ido("run", "ship-order", "--quiet")[0] == 0
+    path = project / ".ido" / "ido.db"
+    db = sqlite3.connect(path)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    damage_old_page(path, 0, b"\x0d" + b"\xff" * 31)
+    (project / "calls.log").write_text("")
+    code, out = ido("run", "ship-order", "--quiet")
+    assert code == 2, out
+    assert out.startswith("error: journal .ido/ido.db is damaged ("), out
+    assert "nothing was written to it" in out
+    assert (project / "calls.log").read_text() == ""  # no step performed
