@@ -86,12 +86,21 @@ def main() -> None:
         child(args.child, args.states)
         return
     specs = args.problems.split(",")
+    for spec in specs:
+        domain, _, problem = spec.partition("/")
+        path = IPC / domain / f"{problem}.pddl"
+        if not problem or not path.is_file() or not (IPC / domain / "domain.pddl").is_file():
+            raise SystemExit(f"--problems: no {path} with a domain.pddl beside it")
+    if args.before is not None and not (args.before / "ido" / "planner" / "astar.py").is_file():
+        raise SystemExit(
+            f"--before: no {args.before}/ido/planner/astar.py; give another ido checkout's root"
+        )
     if args.check_only:
         for spec in specs:
             found = run(args.before or ROOT, spec, args.states)
             print(spec, found["cost"], found["expanded"], " ".join(found["steps"] or []))  # type: ignore[arg-type]
         return
-    if args.before is None or not (args.before / "ido" / "planner" / "astar.py").is_file():
+    if args.before is None:
         raise SystemExit("--before: give the root of another ido checkout")
     sides = {"before": args.before, "now": ROOT}
     print("| problem | cost | expanded | before, s | now, s | before ÷ now |")
