@@ -74,7 +74,17 @@ from ido.planner.estimates import Cuts, Remaining, StateCuts, at_whole, steps_le
 from ido.planner.grounding import over_limit
 from ido.planner.order import atom_count
 from ido.planner.pairs import goal_pairs_reachable
-from ido.planner.paths import Label, Reached, bounds_of, steps, tick
+from ido.planner.paths import (
+    COUNT_BITS,
+    MOST_COUNT,
+    ORDER_BITS,
+    Label,
+    Reached,
+    bounds_of,
+    steps,
+    tick,
+    tie_break,
+)
 from ido.planner.solving import Question, Solution, measure, step_of, usable
 from ido.planner.stubborn import Stubborn
 from ido.planner.successors import (
@@ -287,7 +297,9 @@ class AStarSearch:
         self.expanded = self.compared = 0
         self.own_cuts = 0  # states' own LM-cuts worked out
         self.most_cuts, self.most_work = OWN_CUTS_MOST, OWN_CUTS_WORK  # then it gives up
-        self.frontier: list[tuple[float, float, int, int, State, Label]] = []
+        # Metric plus estimate, then the ties packed in one int (`tie_break`): the order of
+        # a tuple of all four, compared in fewer steps.
+        self.frontier: list[tuple[float, int, State, Label]] = []
         self.states: dict[State, Reached] = {}
         if not cuts.reachable:
             return  # not even without deletes: no plan
@@ -315,7 +327,7 @@ class AStarSearch:
             return  # no plan scores below `under`
         self.states[start] = Reached(0, missing, base, reached, [first])  # no cut hit yet
         at_least = steps_left(estimate, dearest, floored)
-        self.frontier.append((ahead, at_least, 0, next(self.order), start, first))
+        self.frontier.append((ahead, tie_break(at_least, 0, next(self.order)), start, first))
 
     def run(
         self, max_states: int, max_compared: int, most: int | None = None, report: bool = True
@@ -351,6 +363,8 @@ class AStarSearch:
         aim, aim_rows, touched = goal.mask, goal.rows, remaining.touched
         bound_of, left_of = remaining.whole_bound, cuts.whole_left
         expanded, compared = self.expanded, self.compared
+        count_bits, most_count, order_bits = COUNT_BITS, MOST_COUNT, ORDER_BITS
+        push, make_label = heapq.heappush, tuple.__new__
         # As it starts (or goes on), then every EVERY expansions: a listener that says the
         # latest report again while a decision is quiet then names the right stage.
         most = (max_states if most is None else most) + self.restarted_at
@@ -490,7 +504,8 @@ class AStarSearch:
                             left = max(left, there.own)
                     if left == math.inf:
                         continue  # a goal value no usable action writes
-                    new = Label(cost, count, totaled, (label.path, a), clock)
+                    # (`Label`'s own constructor is a Python function: a call frame per path)
+                    new = make_label(Label, (cost, count, totaled, (label.path, a), clock))
                     if not plain and any(old.beats(new, limited) for old in others):
                         continue
                     ahead = left  # what the metric adds at least from here
@@ -513,9 +528,10 @@ class AStarSearch:
                     at_least = count - (left // -dearest) if floored else count  # `steps_left`
                     if free:
                         at_least = max(at_least, count - (-there.missing.bit_count() // at_once))
-                    heapq.heappush(
-                        frontier, (new.metric + ahead, at_least, -count, next(order), after, new)
-                    )
+                    ties = (int(at_least) << count_bits | most_count - count) << order_bits
+                    push(
+                        frontier, (new.metric + ahead, ties | next(order), after, new)
+                    )  # `tie_break`
             return None
         finally:
             self.expanded, self.compared = expanded, compared
@@ -569,14 +585,14 @@ class AStarSearch:
 
     def _entry(
         self, label: Label, ahead: float, missing: int, state: State
-    ) -> tuple[float, float, int, int, State, Label]:
+    ) -> tuple[float, int, State, Label]:
         """The frontier's entry for `label` to `state` with `ahead` still to pay at least
         (whole units), `missing` goal values missed: what `run` pushes inline."""
         count = label.steps
         at_least = count - (ahead // -self.dearest) if self.floored else count
         if self.free:
             at_least = max(at_least, count - (-missing.bit_count() // self.most_goals))
-        return (label.metric + ahead, at_least, -count, next(self.order), state, label)
+        return (label.metric + ahead, tie_break(at_least, count, next(self.order)), state, label)
 
     def _in_time(self, state: State, clock: tuple[float, ...], elapsed: float) -> bool:
         """Whether a path to `state` with `clock`, `elapsed` seconds long so far, may still

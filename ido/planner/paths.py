@@ -1,6 +1,7 @@
 """The A* search's records (`ido.planner.astar`): one path to a state (`Label`), what the
-search knows of a state (`Reached`), a timed path's clocks after a step (`tick`), and a
-task's limits as bounds on the sums a path carries (`bounds_of`)."""
+search knows of a state (`Reached`), a timed path's clocks after a step (`tick`), a
+frontier entry's tie-break as one int (`tie_break`), and a task's limits as bounds on the
+sums a path carries (`bounds_of`)."""
 
 from __future__ import annotations
 
@@ -70,6 +71,22 @@ class Reached:
         """The state's own LM-cut, not rounded, once worked out (`loss` is then set)."""
         self.loss: dict[int, float] | None = None
         """Per step from the state, what it takes off `raw` for the state it leads to."""
+
+
+COUNT_BITS = 32
+ORDER_BITS = 40
+"""The bits of a path's steps and of its order found in a `tie_break`: no search holds
+2**32 steps in a path nor pushes 2**40 entries (each is an object in memory)."""
+MOST_COUNT = (1 << COUNT_BITS) - 1
+
+
+def tie_break(at_least: float, count: int, order: int) -> int:
+    """The frontier's order among paths of equal metric plus estimate, as one int that
+    orders as `(at_least, -count, order)` does: the fewest steps at the end first (a whole
+    number, though it may be a float), then the longest path so far, then the first found.
+    heapq compares one int in one step where it compared three fields one after the other
+    (`ido.planner.astar` pushes it inline, in its innermost loop)."""
+    return (int(at_least) << COUNT_BITS | MOST_COUNT - count) << ORDER_BITS | order
 
 
 def tick(

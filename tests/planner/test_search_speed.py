@@ -1,10 +1,12 @@
 """What makes each expansion of the search cheaper keeps its answers: the cycle collector
 held off while it runs and let go after, the actions found per state remembered by what the
-preconditions read, and a path's steps kept as a trail."""
+preconditions read, a path's steps kept as a trail, and the frontier's ties packed in one
+int."""
 
 from __future__ import annotations
 
 import gc
+import random
 import sys
 import threading
 import weakref
@@ -19,7 +21,7 @@ from ido.planner import successors as successors_module
 from ido.planner.astar import AStarSearch, SearchGaveUp
 from ido.planner.collector import held_off
 from ido.planner.grounding import ground
-from ido.planner.paths import steps
+from ido.planner.paths import COUNT_BITS, ORDER_BITS, steps, tie_break
 from ido.planner.solving import Question
 from ido.planner.successors import Successors, apply_step
 from ido.planner.types import SEARCH_STATES
@@ -253,3 +255,23 @@ def test_one_long_hold_does_not_keep_the_collector_off_for_good(
         assert collected_soon(gone)
         assert not gc.isenabled()
     assert gc.isenabled()
+
+
+def test_the_frontier_tie_break_orders_as_the_fields_it_packs() -> None:
+    """Fewest steps at the end first (whole, as a float or an int), then the longest path
+    so far, then the first found: as the tuple (at_least, -count, order) orders, near the
+    ends of the fields' ranges too."""
+    rng = random.Random(3)
+    edges = [0, 1, (1 << COUNT_BITS) - 1]
+    ties = [
+        (
+            float(rng.choice([0, 1, 2, 7, 10**9])) if rng.random() < 0.5 else rng.randint(0, 9),
+            rng.choice([*edges, rng.randint(0, 40)]),
+            rng.choice([0, 1, (1 << ORDER_BITS) - 1, rng.randint(0, 10**6)]),
+        )
+        for _ in range(2_000)
+    ]
+    ties = [(max(at_least, count), count, order) for at_least, count, order in ties]
+    by_fields = sorted(ties, key=lambda t: (t[0], -t[1], t[2]))
+    assert sorted(ties, key=lambda t: tie_break(*t)) == by_fields
+    assert tie_break(3.0, 2, 5) == tie_break(3, 2, 5)
