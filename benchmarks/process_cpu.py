@@ -46,14 +46,22 @@ class Ran:
         return self.returncode is None
 
 
-def run_measured(argv: list[str], cwd: Path, limit: float) -> Ran:
-    """Run `argv` in `cwd` for at most `limit` seconds, in a session of its own; kill its
-    process group at the limit (and whatever of it is left when it ends) and count the CPU
-    of every process of it."""
+def run_measured(
+    argv: list[str], cwd: Path, limit: float, env: dict[str, str] | None = None
+) -> Ran:
+    """Run `argv` in `cwd` (with the environment `env`, else this one's) for at most `limit`
+    seconds, in a session of its own; kill its process group at the limit (and whatever of
+    it is left when it ends) and count the CPU of every process of it."""
     with _subreaper(), tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         process = subprocess.Popen(
-            argv, cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=err, start_new_session=True
+            argv,
+            cwd=cwd,
+            env=env,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=err,
+            start_new_session=True,
         )
         waiter = threading.Thread(target=_await_end, args=(process.pid,), daemon=True)
         waiter.start()
