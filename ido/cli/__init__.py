@@ -1,5 +1,6 @@
 """The `ido` command line: the only package that prints and sets exit codes. The commands
-live in modules of their own, one area each; here is the app they are registered with."""
+live in modules of their own, one area each; here are their table (`COMMANDS`) and the app
+made with them: with every one (`app`, `ido --help`) or with the one a command line names."""
 
 from __future__ import annotations
 
