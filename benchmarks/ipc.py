@@ -15,8 +15,10 @@ Every planner runs as its own process on the same problem with the same time lim
 - fd-lmcut: Fast Downward `astar(lmcut())` (optimal);
 - pyperplan: `pyperplan -s astar -H lmcut` (optimal).
 
-Each plan is checked by VAL (`Validate -v`); CPU seconds are the child's user + system
-time, with ido's package byte-compiled first (`compile_ido`), as the others' are.
+Each plan is checked by VAL (`Validate -v`); CPU seconds are the user + system time of
+the planner's process and every process it started (Fast Downward's translator and
+search), whether it ended or was killed at the time limit (`process_cpu.run_measured`),
+with ido's package byte-compiled first (`compile_ido`), as the others' are.
 Problems are taken in file order, smallest first by file size, from
 `../shared/benchmarks/pddl/` (IPC domains; see its SOURCE.md).
 """
@@ -29,14 +31,14 @@ import json
 import os
 import platform
 import re
-import resource
 import shutil
 import subprocess
 import sys
 import tempfile
-import time
 from dataclasses import asdict, dataclass
 from pathlib import Path
+
+from process_cpu import Ran, run_measured
 
 ROOT = Path(__file__).resolve().parents[1]
 IPC = ROOT.parent / "shared" / "benchmarks" / "pddl"
@@ -127,17 +129,9 @@ def run_one(
         if argv is None:
             return Result(domain.parent.name, problem.name, planner, False, None, None, 0, 0,
                           "not installed")  # fmt: skip
-        before = resource.getrusage(resource.RUSAGE_CHILDREN)
-        started = time.perf_counter()
-        try:
-            done = subprocess.run(argv, cwd=work, capture_output=True, text=True,
-                                  timeout=limit, check=False)  # fmt: skip
-            note = _note(done, planner)
-        except subprocess.TimeoutExpired:
-            note = "time limit"
-        wall = time.perf_counter() - started
-        after = resource.getrusage(resource.RUSAGE_CHILDREN)
-        cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
+        ran = run_measured(argv, work, limit)
+        note = "time limit" if ran.timed_out else _note(ran, planner)
+        cpu, wall = ran.cpu_s, ran.wall_s
         solution = work / (problem.name + ".soln")
         if planner == "pyperplan" and solution.is_file():
             plan.write_text(solution.read_text())
@@ -155,7 +149,7 @@ memory or time ran out), or none: unsolvable (10 by its translator, 11 by search
 within the bound) or not found by an incomplete search (12). Its `returncodes.py`."""
 
 
-def _note(done: subprocess.CompletedProcess[str], planner: str = "") -> str:
+def _note(done: subprocess.CompletedProcess[str] | Ran, planner: str = "") -> str:
     """Nothing for a run that finished (exit 0, or 1: "no plan" for ido and pyperplan; for
     Fast Downward, `FD_FINISHED`), else what went wrong (`failed`); an exit 1 with a Python
     traceback is a crash."""
@@ -165,7 +159,7 @@ def _note(done: subprocess.CompletedProcess[str], planner: str = "") -> str:
     return "" if done.returncode in (0, 1) and not crashed else failed(done)
 
 
-def failed(done: subprocess.CompletedProcess[str]) -> str:
+def failed(done: subprocess.CompletedProcess[str] | Ran) -> str:
     """A run that failed: its exit status and the last line it wrote to stderr (ido's is
     its error, such as a search that gave up; a crash's, the exception), or to stdout when
     it wrote none there (Fast Downward says its errors there)."""

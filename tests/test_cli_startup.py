@@ -93,3 +93,53 @@ def test_planning_a_pddl_problem_imports_no_yaml_journal_or_bindings(tmp_path: P
     assert "switch" in done.stdout, done.stdout
     assert "ido.planner.search" in imported  # (the probe sees what the command imported)
     assert imported.isdisjoint(NOT_FOR_PDDL), imported & set(NOT_FOR_PDDL)
+
+
+OTHER_COMMANDS = tuple(
+    f"ido.cli.{module}" for module in ("approvals", "explain", "journal", "replay", "resume",
+                                       "run", "schema", "temporal", "validate", "verify",
+                                       "health", "policy", "scenario")
+)  # fmt: skip
+"""The modules of the commands other than `ido plan` (and `import-pddl`, whose module
+holds what a PDDL plan prints)."""
+
+NOT_FOR_A_SEARCH = (
+    "ortools",
+    "ido.planner.cpsat",
+    "litellm",
+    "opentelemetry",
+    "asyncio",
+    *OTHER_COMMANDS,
+)
+"""What planning by search needs neither: CP-SAT (and ido's planner on it), the model
+planners, tracing, asyncio."""
+
+
+def test_a_command_imports_its_own_module_not_every_command_s(tmp_path: Path) -> None:
+    """`ido plan --pddl` imported the modules of all 22 commands (`ido replay`'s, `ido
+    approvals'`, the Temporal worker's ...) and Typer made all their options, before
+    planning, and ido's CP-SAT planner to tell its errors when planning by search; now the
+    app is made with the command asked for alone, and CP-SAT's errors told if it ran."""
+    domain, problem = tmp_path / "d.pddl", tmp_path / "p.pddl"
+    domain.write_text(
+        "(define (domain lamp) (:predicates (on))"
+        " (:action switch :parameters () :precondition (not (on)) :effect (on)))"
+    )
+    problem.write_text("(define (problem p1) (:domain lamp) (:init) (:goal (on)))")
+    argv = ["plan", "--pddl", str(domain), str(problem), "--planner", "search"]
+    done, imported = _imported(tmp_path, [*argv, "--alternatives", "0"])
+    assert done.returncode == 0, done.stderr
+    assert "switch" in done.stdout, done.stdout
+    assert "ido.cli.plan" in imported  # (the probe sees what the command imported)
+    roots = {name.split(".")[0] for name in imported} | imported
+    assert roots.isdisjoint(NOT_FOR_A_SEARCH), roots & set(NOT_FOR_A_SEARCH)
+
+
+def test_the_help_still_lists_every_command(project: Path) -> None:
+    """Made with every command when no command is named, `ido --help` lists them all."""
+    done, _ = _imported(project, ["--help"])
+    assert done.returncode == 0, done.stderr
+    from ido.cli import COMMANDS
+
+    listed = [name for name, *_ in COMMANDS if f"\n  {name} " in done.stdout]
+    assert listed == [name for name, *_ in COMMANDS], done.stdout

@@ -1,42 +1,48 @@
 """The `ido` command line: the only package that prints and sets exit codes. The commands
-live in modules of their own, one area each; here is the app they are registered with."""
+live in modules of their own, one area each; here are their table (`COMMANDS`) and the app
+made with them: with every one (`app`, `ido --help`) or with the one a command line names."""
 
 from __future__ import annotations
 
 import contextlib
+import importlib
+import sys
 import threading
 from typing import Annotated
 
 import typer
 
-from ido.cli import (
-    approvals,
-    explain,
-    journal,
-    pddl,
-    plan,
-    replay,
-    resume,
-    run,
-    schema,
-    temporal,
-    validate,
-    verify,
-)
-from ido.cli.health import health_app
-from ido.cli.policy import policy_app
-from ido.cli.scenario import scenario_app
 from ido.cli_typer import IdoTyper
 
-app = IdoTyper(
-    name="ido",
-    help="Intent-driven orchestrator: declare the outcome, ido plans, acts and explains.",
-    no_args_is_help=True,
-    add_completion=False,
-    pretty_exceptions_enable=False,
-    rich_markup_mode=None,
-    context_settings={"help_option_names": ["-h", "--help"]},
+COMMANDS: tuple[tuple[str, str, str, bool], ...] = (
+    ("validate", "validate", "validate", False),
+    ("plan", "plan", "plan", False),
+    ("run", "run", "run", False),
+    ("resume", "resume", "resume", False),
+    ("runner", "resume", "runner", False),
+    ("worker", "temporal", "worker", False),
+    ("compensate", "resume", "compensate", False),
+    ("replay", "replay", "replay", False),
+    ("approvals", "approvals", "approvals", False),
+    ("approve", "approvals", "approve", False),
+    ("reject", "approvals", "reject", False),
+    ("audit", "journal", "audit", False),
+    ("prune", "journal", "prune", False),
+    ("verify", "verify", "verify", False),
+    ("health", "health", "health_app", True),
+    ("policy", "policy", "policy_app", True),
+    ("runs", "journal", "runs", False),
+    ("explain", "explain", "explain", False),
+    ("schema", "schema", "schema", False),
+    ("import-pddl", "pddl", "import_pddl", False),
+    ("scenario", "scenario", "scenario_app", True),
+    ("temporal", "temporal", "temporal_app", True),
 )
+"""Every command, in the order `ido --help` lists them: its name, the module of
+`ido.cli` that holds it, the function (or the Typer app of a group's commands) there, and
+whether it is a group. A command's module is imported when the app is made with it:
+`ido plan` imports `ido.cli.plan` alone, not the modules of the 21 others (and Typer
+makes the options of one command, not of all)."""
 
 
 def _version(asked: bool) -> None:
@@ -47,7 +53,6 @@ def _version(asked: bool) -> None:
         raise typer.Exit(0)
 
 
-@app.callback()
 def _ido(
     version: Annotated[
         bool,
@@ -68,35 +73,54 @@ def _tell_wait(said: str) -> None:
         typer.echo(f"ido: {said}", err=True)
 
 
-# In the order `ido --help` lists them.
-app.command()(validate.validate)
-app.command()(plan.plan)
-app.command()(run.run)
-app.command()(resume.resume)
-app.command()(resume.runner)
-app.command()(temporal.worker)
-app.command()(resume.compensate)
-app.command()(replay.replay)
-app.command()(approvals.approvals)
-app.command()(approvals.approve)
-app.command()(approvals.reject)
-app.command()(journal.audit)
-app.command()(journal.prune)
-app.command()(verify.verify)
-app.add_typer(health_app, name="health")
-app.add_typer(policy_app, name="policy")
-app.command()(journal.runs)
-app.command()(explain.explain)
-app.command()(schema.schema)
-app.command("import-pddl")(pddl.import_pddl)
-app.add_typer(scenario_app, name="scenario")
-app.add_typer(temporal.temporal_app, name="temporal")
+def ido_app(only: str | None = None) -> IdoTyper:
+    """The `ido` app with every command, or with the command named `only` alone (what
+    `ido only ...` runs: the same command, callback and options)."""
+    made = IdoTyper(
+        name="ido",
+        help="Intent-driven orchestrator: declare the outcome, ido plans, acts and explains.",
+        no_args_is_help=True,
+        add_completion=False,
+        pretty_exceptions_enable=False,
+        rich_markup_mode=None,
+        context_settings={"help_option_names": ["-h", "--help"]},
+    )
+    made.callback()(_ido)
+    for name, module, attribute, group in COMMANDS:
+        if only is not None and name != only:
+            continue
+        found = getattr(importlib.import_module(f"ido.cli.{module}"), attribute)
+        if group:
+            made.add_typer(found, name=name)
+        else:
+            made.command(name)(found)
+    return made
+
+
+def __getattr__(name: str) -> IdoTyper:
+    """`ido.cli.app`: the app with every command, made when first asked for."""
+    if name != "app":
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    made = ido_app()
+    globals()["app"] = made
+    return made
+
+
+def _app_for(argv: list[str]) -> IdoTyper:
+    """The app that runs `ido ARGV`: with its command alone when the first word names
+    one (nothing before a command's name is an option but `--version` and the help,
+    which list or need no command), else with every command (`ido --help`, a mistyped
+    name told with the names there are)."""
+    names = {name for name, *_ in COMMANDS}
+    if argv[:1] and argv[0] in names:
+        return ido_app(argv[0])
+    return ido_app()
 
 
 def main() -> None:
     """The command line (the `ido` command is `ido.__main__.main`)."""
     _take_termination_as_interrupt()
-    app(prog_name="ido")
+    _app_for(sys.argv[1:])(prog_name="ido")
 
 
 def _take_termination_as_interrupt() -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import json
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Annotated, Any, NoReturn
@@ -34,20 +35,27 @@ def _grounding(listener: Any, problem: Path) -> Iterator[None]:
         yield
 
 
+def _cpsat_budgets_spent(stop: OutOfBudget) -> bool:
+    """Whether `stop` is CP-SAT's `BudgetsSpent`: only if CP-SAT was imported, which a plan
+    by search alone does not do (nor pay its ~10 ms for)."""
+    cpsat = sys.modules.get("ido.planner.cpsat")
+    return cpsat is not None and isinstance(stop, cpsat.BudgetsSpent)
+
+
 def _pddl_decision(loaded: Any, chosen: Any, listener: Any = None) -> Any:
     """`_decide_once` for `ido plan --pddl`, whose search, should it give up, is given more
     by the command's flags: a PDDL problem has no intent file whose limits one could edit."""
     from ido.planner.astar import SearchGaveUp
-    from ido.planner.cpsat import BudgetsSpent
 
     try:
         decision = _decide_once(loaded, chosen, listener=listener)
-    except BudgetsSpent as spent:
-        raise spent.advised(
-            f"{_pddl_size(loaded, chosen)}: a larger `--solve-time DURATION` or "
-            "`--search-states N` gives them more room"
-        ) from None
-    except OutOfBudget as stop:  # the search's, alone or settling CP-SAT's solve
+    except OutOfBudget as stop:
+        if _cpsat_budgets_spent(stop):
+            raise stop.advised(
+                f"{_pddl_size(loaded, chosen)}: a larger `--solve-time DURATION` or "
+                "`--search-states N` gives them more room"
+            ) from None
+        # the search's, alone or settling CP-SAT's solve
         other = ", or `--planner cpsat` may settle it" if isinstance(stop, SearchGaveUp) else ""
         raise stop.advised(f"`--search-states N` lets it go further{other}") from None
     from ido.planner.structural import MORE_STEPS

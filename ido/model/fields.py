@@ -203,10 +203,14 @@ class Strict(BaseModel):
     """Base of every user-written model: unknown keys are errors, values are not coerced.
 
     Numbers must be finite: the planner adds costs and latencies up, and `.inf` or `.nan`
-    would make every sum meaningless.
+    would make every sum meaningless. A model's validator is built when it is first used
+    (`defer_build`), not on import: a command pays for the models it reads alone (`ido plan
+    --pddl` reads no scenario or policy test).
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True, strict=True, allow_inf_nan=False)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, strict=True, allow_inf_nan=False, defer_build=True
+    )
 
 
 class Metadata(Strict):
