@@ -41,6 +41,7 @@ def observe(
     spec = observer.spec
     name = observer.name
     secrets = Secrets(os.environ if environ is None else environ, named=named)
+    secrets.uses(spec.secrets)
 
     def failed(reason: str, sep: str = ": ") -> ObserverError:
         # Masked before it is cut: a secret cut in two would not be masked.

@@ -454,6 +454,17 @@ class Secrets:
         when it ends in `_FILE`."""
         return _guessed(name, self.environ[name])
 
+    def uses(self, names: Iterable[str]) -> None:
+        """Count the values of `names`, the variables a binding or observer declares it reads
+        by itself (`secrets`), as handed out: its own secrets, masked in what it gives back
+        whatever their length, as a `${env:NAME}` it names is. (Counted as named elsewhere
+        only, one under `SHORTEST_ELSEWHERE` characters that a Python binding returned was
+        recorded as it was.) A variable not set is skipped: the binding reads nothing there.
+        """
+        self.values.update(
+            self._value(name) for name in names if lacking(name, self.environ) is None
+        )
+
     def expand(self, value: Any) -> Any:
         """`value` with every `${env:NAME}` in its strings replaced; lists and dicts too."""
         if isinstance(value, str):

@@ -789,3 +789,39 @@ def test_declaring_what_a_binding_reads_leaves_what_an_approval_covered() -> Non
             json.dumps({"http": None, "python": "psp.ops:charge", "shell": None}).encode()
         ).hexdigest()[:12]
     )
+
+
+@pytest.mark.parametrize("token", ["s3cr3t", "pw"])
+def test_a_short_secret_a_python_binding_declares_is_masked_in_what_it_returns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, token: str
+) -> None:
+    """A binding's `secrets` are its own, as a `${env:NAME}` it names is: masked in what it
+    returns however short. (Counted as named elsewhere, one under 8 characters went into
+    the output, the state and the journal as it was.)"""
+    package = f"psp_short_{len(token)}"
+    _python_reader(tmp_path, "[PSP_TOKEN]", package)
+    monkeypatch.setenv("PSP_TOKEN", token)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    binding = _bound({"python": f"{package}.ops:charge", "secrets": ["PSP_TOKEN"]})
+    named = frozenset({"PSP_TOKEN"})
+    outcome = perform(binding, _context(), tmp_path, {"PSP_TOKEN": token}, named)
+    assert outcome.ok and outcome.output == {"charge_id": "ch-1", "debug": "token=***"}
+
+
+def test_a_short_secret_a_python_observer_declares_is_masked_in_its_facts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same of an observer's `secrets`: its facts hold `***` where it returned one."""
+    (tmp_path / "stock_short").mkdir()
+    (tmp_path / "stock_short" / "__init__.py").write_text("")
+    (tmp_path / "stock_short" / "obs.py").write_text(
+        "import os\n\ndef read():\n    return {'level': 3, 'auth': os.environ['STOCK_PW']}\n"
+    )
+    (tmp_path / "stock.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Observer\nmetadata: {name: stock}\n"
+        "spec: {python: 'stock_short.obs:read', secrets: [STOCK_PW]}\n"
+    )
+    monkeypatch.setenv("STOCK_PW", "hunter")
+    catalog = load_catalog([tmp_path / "stock.yaml"], base=tmp_path)
+    facts = observe(catalog.observers["stock"], tmp_path, tmp_path, {"STOCK_PW": "hunter"})
+    assert facts == {"level": 3, "auth": "***"}

@@ -167,6 +167,7 @@ def perform(
     if binding is None:
         return Outcome(False, error=f"{capability.name} has no run binding")
     secrets = Secrets(os.environ if environ is None else environ, named=named)
+    secrets.uses(binding.secrets)
     try:
         if binding.python is not None:
             outcome = _python(binding.python, ctx, base)
