@@ -825,3 +825,37 @@ def test_a_short_secret_a_python_observer_declares_is_masked_in_its_facts(
     catalog = load_catalog([tmp_path / "stock.yaml"], base=tmp_path)
     facts = observe(catalog.observers["stock"], tmp_path, tmp_path, {"STOCK_PW": "hunter"})
     assert facts == {"level": 3, "auth": "***"}
+
+
+@pytest.mark.parametrize("user", ["me", "bot", "ops1"])  # each place of it in base64's 3 bytes
+@pytest.mark.parametrize("password", ["pw", "s3cr3t"])
+def test_a_short_password_inside_a_basic_auth_header_a_server_echoes_is_masked(
+    tmp_path: Path, user: str, password: str
+) -> None:
+    """`curl -u bot:${env:PW}` with a password of 6 characters or fewer: base64 of the pair
+    holds it encoded in fewer characters than are masked inside a longer text, so a server
+    that quoted the header back had it recorded, decodable, unless `user:` was a multiple
+    of 3 bytes long. Basic credentials holding a known secret are masked whole."""
+    script = (
+        "import base64, json, sys; b = base64.b64encode(f'{sys.argv[2]}:{sys.argv[1]}'.encode())"
+        ".decode(); print(json.dumps({'echo': 'Basic ' + b, 'other': 'Basic dXNlcjpvdGhlcg=='}));"
+        " sys.stderr.write(f'401: bad credentials basic {b}\\n'); sys.exit(int(sys.argv[3]))"
+    )
+    for code in ("3", "0"):
+        shell = _bound({"shell": ["python", "-c", script, "${env:PW}", user, code]})
+        outcome = perform(shell, _context(), tmp_path, {"PW": password})
+        if code == "3":
+            assert outcome.error == "exit code 3: 401: bad credentials basic ***", outcome
+        else:  # (credentials that hold no secret ido knows are left as they are)
+            assert outcome.output == {"echo": "Basic ***", "other": "Basic dXNlcjpvdGhlcg=="}
+
+
+def test_basic_credentials_are_masked_only_when_they_hold_a_known_secret() -> None:
+    """What looks like Basic credentials but is no base64 of text, or holds no secret, or
+    is a word that merely follows "basic", is left alone."""
+    from ido.secrets import mask_all
+
+    kept = "basic auth is off; Basic !!!; Basic dXNlcjpvdGhlcg==; BasicAuth Ym90OnB3"
+    assert mask_all(kept, ["pw"]) == kept
+    assert mask_all("a Basic Ym90OnB3 b", ["pw"]) == "a Basic *** b"
+    assert mask_all({"h": "basic Ym90OnB3"}, ["bot"]) == {"h": "basic ***"}
