@@ -859,3 +859,76 @@ def test_basic_credentials_are_masked_only_when_they_hold_a_known_secret() -> No
     assert mask_all(kept, ["pw"]) == kept
     assert mask_all("a Basic Ym90OnB3 b", ["pw"]) == "a Basic *** b"
     assert mask_all({"h": "basic Ym90OnB3"}, ["bot"]) == {"h": "basic ***"}
+
+
+def test_what_a_python_binding_and_observer_print_reaches_the_terminal_masked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Python binding runs in ido's process, and what it printed went to ido's standard
+    output and error as written, its token too: `ido run` shows it masked, a line at a
+    time (a token printed in pieces, or on a line the call did not end, is masked whole)."""
+    from typer.testing import CliRunner
+
+    from ido.cli import app
+
+    token = "s3cr3t"
+    (tmp_path / "psp_printing").mkdir()
+    (tmp_path / "psp_printing" / "__init__.py").write_text("")
+    (tmp_path / "psp_printing" / "ops.py").write_text(
+        "import os, sys\n\n"
+        "def charge(ctx):\n"
+        "    t = os.environ['PSP_TOKEN']\n"
+        "    print('charging with', t)\n"
+        "    sys.stderr.write('debug: ' + t[:3])\n"
+        "    sys.stderr.write(t[3:] + '\\n')\n"
+        "    sys.stdout.write('left unended ' + t)\n"
+        "    return {'charge_id': 'ch-1'}\n\n"
+        "def read():\n"
+        "    print('observing with', os.environ['PSP_TOKEN'])\n"
+        "    return {'ready': True}\n"
+    )
+    (tmp_path / "charge.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Capability\nmetadata: {name: charge}\nspec:\n"
+        "  provider: psp\n  requires: ['state.ready']\n  effects: {charged: true}\n"
+        "  run: {python: 'psp_printing.ops:charge', secrets: [PSP_TOKEN]}\n"
+    )
+    (tmp_path / "ready.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Observer\nmetadata: {name: ready}\n"
+        "spec: {python: 'psp_printing.ops:read', secrets: [PSP_TOKEN]}\n"
+    )
+    (tmp_path / "pay.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Intent\nmetadata: {name: pay}\n"
+        "spec: {goal: ['state.charged'], observers: [ready]}\n"
+    )
+    monkeypatch.setenv("PSP_TOKEN", token)
+    monkeypatch.chdir(tmp_path)
+    ran = CliRunner().invoke(app, ["run", "pay", "--catalog", "."])
+    assert ran.exit_code == 0, ran.output
+    shown = ran.stdout + ran.stderr
+    for line in ("charging with ***", "debug: ***", "left unended ***", "observing with ***"):
+        assert line in shown, shown
+    assert token not in shown, shown
+
+
+def test_what_other_threads_print_while_a_binding_runs_is_written_as_it_is() -> None:
+    """Only the thread running the call is masked: ido's own output, and another thread's,
+    are written at once and as they are."""
+    import io
+    import sys
+    import threading
+
+    from ido.runtime.printed import masking
+
+    out = io.StringIO()
+    before = sys.stdout
+    try:
+        sys.stdout = out
+        with masking(lambda text: text.replace("pw", "***")):
+            print("pw here", end="")  # (held until the call ends: its line is not ended)
+            other = threading.Thread(target=lambda: sys.stdout.write("pw there\n"))
+            other.start()
+            other.join()
+            assert out.getvalue() == "pw there\n"
+        assert out.getvalue() == "pw there\n*** here"
+    finally:
+        sys.stdout = before
