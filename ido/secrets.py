@@ -173,8 +173,9 @@ def _basic(match: re.Match[str], secrets: frozenset[str]) -> str:
     `SHORTEST_ANYWHERE` characters is encoded otherwise at each place it may start, and
     was left decodable (`bot:` then a 6-character password), where here it is known to be
     a credential. Left as they are otherwise."""
-    try:
-        pair = base64.b64decode(match.group(2), validate=True).decode()
+    encoded = match.group(2).rstrip("=")
+    try:  # (padded again: a log or a client that strips the `=` leaves it decodable)
+        pair = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True).decode()
     except ValueError:  # (not base64, or not UTF-8: no credentials ido could know)
         return match.group(0)
     user, _, password = pair.partition(":")

@@ -859,6 +859,8 @@ def test_basic_credentials_are_masked_only_when_they_hold_a_known_secret() -> No
     assert mask_all(kept, ["pw"]) == kept
     assert mask_all("a Basic Ym90OnB3 b", ["pw"]) == "a Basic *** b"
     assert mask_all({"h": "basic Ym90OnB3"}, ["bot"]) == {"h": "basic ***"}
+    # without the `=` base64 ends with, as some logs write it
+    assert mask_all("BASIC Ym90OnB3MTIzNA;", ["pw1234"]) == "BASIC ***;"
 
 
 def test_what_a_python_binding_and_observer_print_reaches_the_terminal_masked(
