@@ -37,10 +37,12 @@ def observe(
     """
     # Here: `ido plan` reads no observer at all for most intents (a PDDL problem's has none).
     from ido.runtime.bindings import ASYNC_WORDS, ERROR_CHARS, MAX_OUTPUT, load_callable
+    from ido.runtime.printed import masking
 
     spec = observer.spec
     name = observer.name
     secrets = Secrets(os.environ if environ is None else environ, named=named)
+    secrets.uses(spec.secrets)
 
     def failed(reason: str, sep: str = ": ") -> ObserverError:
         # Masked before it is cut: a secret cut in two would not be masked.
@@ -48,7 +50,9 @@ def observe(
 
     try:
         if spec.python is not None:
-            value = load_callable(spec.python, base)()
+            read = load_callable(spec.python, base)
+            with masking(secrets.mask):  # what it prints (`ido.runtime.printed`)
+                value = read()
         elif spec.file is not None:
             body = _read_regular(origin_dir / spec.file, spec.file)
             if len(body) > MAX_OUTPUT:

@@ -22,7 +22,7 @@ import os
 import re
 import stat
 import urllib.parse
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -125,6 +125,63 @@ class _Masks:
     anywhere: re.Pattern[str] | None  # every form of `SHORTEST_ANYWHERE` or more, longest first
     tokens: tuple[str, ...]  # the shorter ones, longest first: masked as whole tokens
     numbers: frozenset[str]
+    secrets: frozenset[str]  # the secrets themselves, stripped: what a Basic header may hold
+
+
+BASIC_CREDENTIALS = re.compile(r"(Basic\s+)([A-Za-z0-9+/]{4,}={0,2})", re.IGNORECASE)
+"""An HTTP Basic header's credentials, as a server or a client's log quotes them: base64 of
+`user:password`."""
+BASIC_WORDS = ("Basic", "basic", "BASIC")
+"""How clients and servers write the scheme: where a text holds one of these, and only
+there, Basic credentials are looked for (the pattern tried at every place of a text took
+several times as long as masking it)."""
+
+
+def _basic_masked(text: str, secrets: frozenset[str]) -> str:
+    """`text` with the Basic credentials it quotes that hold one of `secrets` masked
+    (`_basic`): looked for where a word of `BASIC_WORDS` starts, no letter, digit, `_` or
+    `-` before it."""
+    if "asic" not in text and "ASIC" not in text:  # (most texts: two searches, no more)
+        return text
+    places = sorted(
+        place
+        for word in BASIC_WORDS
+        for place in _places(text, word)
+        if place == 0 or not (text[place - 1].isalnum() or text[place - 1] in "_-")
+    )
+    kept: list[str] = []
+    done = 0
+    for place in places:
+        found = BASIC_CREDENTIALS.match(text, place) if place >= done else None
+        if found is not None:
+            kept += [text[done:place], _basic(found, secrets)]
+            done = found.end()
+    return "".join(kept) + text[done:] if kept else text
+
+
+def _places(text: str, word: str) -> Iterator[int]:
+    """Where `word` starts in `text`, each place."""
+    place = text.find(word)
+    while place != -1:
+        yield place
+        place = text.find(word, place + 1)
+
+
+def _basic(match: re.Match[str], secrets: frozenset[str]) -> str:
+    """The Basic credentials `match` found, masked whole when their user or password (or
+    the pair) is one of `secrets`, however short: inside base64 a secret under
+    `SHORTEST_ANYWHERE` characters is encoded otherwise at each place it may start, and
+    was left decodable (`bot:` then a 6-character password), where here it is known to be
+    a credential. Left as they are otherwise."""
+    encoded = match.group(2).rstrip("=")
+    try:  # (padded again: a log or a client that strips the `=` leaves it decodable)
+        pair = base64.b64decode(encoded + "=" * (-len(encoded) % 4), validate=True).decode()
+    except ValueError:  # (not base64, or not UTF-8: no credentials ido could know)
+        return match.group(0)
+    user, _, password = pair.partition(":")
+    if {pair, user, password, password.strip()} & secrets:
+        return match.group(1) + MASK
+    return match.group(0)
 
 
 @functools.lru_cache(maxsize=64)
@@ -140,7 +197,9 @@ def _masks(secrets: frozenset[str], in_text: frozenset[str]) -> _Masks | None:
     every = sorted(words, key=lambda f: (-len(f), f))
     long = [f for f in every if len(f) >= SHORTEST_ANYWHERE]
     anywhere = _overlapping(tuple(long)) if long else None
-    return _Masks(anywhere, tuple(f for f in every if len(f) < SHORTEST_ANYWHERE), numbers)
+    known = frozenset(s.strip() for s in (*secrets, *in_text) if s.strip())
+    short = tuple(f for f in every if len(f) < SHORTEST_ANYWHERE)
+    return _Masks(anywhere, short, numbers, known)
 
 
 @functools.lru_cache(maxsize=64)
@@ -197,6 +256,7 @@ def _cover(pattern: re.Pattern[str], text: str) -> str:
 
 def _masked(value: Any, masks: _Masks) -> Any:
     if isinstance(value, str):
+        value = _basic_masked(value, masks.secrets)  # (before any part of them is masked)
         if masks.anywhere is not None:
             value = _cover(masks.anywhere, value)
         for form in masks.tokens:
@@ -453,6 +513,17 @@ class Secrets:
         """What `name` holds: its value, or the text of the file it names (`held_secret`)
         when it ends in `_FILE`."""
         return _guessed(name, self.environ[name])
+
+    def uses(self, names: Iterable[str]) -> None:
+        """Count the values of `names`, the variables a binding or observer declares it reads
+        by itself (`secrets`), as handed out: its own secrets, masked in what it gives back
+        whatever their length, as a `${env:NAME}` it names is. (Counted as named elsewhere
+        only, one under `SHORTEST_ELSEWHERE` characters that a Python binding returned was
+        recorded as it was.) A variable not set is skipped: the binding reads nothing there.
+        """
+        self.values.update(
+            self._value(name) for name in names if lacking(name, self.environ) is None
+        )
 
     def expand(self, value: Any) -> Any:
         """`value` with every `${env:NAME}` in its strings replaced; lists and dicts too."""

@@ -789,3 +789,148 @@ def test_declaring_what_a_binding_reads_leaves_what_an_approval_covered() -> Non
             json.dumps({"http": None, "python": "psp.ops:charge", "shell": None}).encode()
         ).hexdigest()[:12]
     )
+
+
+@pytest.mark.parametrize("token", ["s3cr3t", "pw"])
+def test_a_short_secret_a_python_binding_declares_is_masked_in_what_it_returns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, token: str
+) -> None:
+    """A binding's `secrets` are its own, as a `${env:NAME}` it names is: masked in what it
+    returns however short. (Counted as named elsewhere, one under 8 characters went into
+    the output, the state and the journal as it was.)"""
+    package = f"psp_short_{len(token)}"
+    _python_reader(tmp_path, "[PSP_TOKEN]", package)
+    monkeypatch.setenv("PSP_TOKEN", token)
+    monkeypatch.syspath_prepend(str(tmp_path))
+    binding = _bound({"python": f"{package}.ops:charge", "secrets": ["PSP_TOKEN"]})
+    named = frozenset({"PSP_TOKEN"})
+    outcome = perform(binding, _context(), tmp_path, {"PSP_TOKEN": token}, named)
+    assert outcome.ok and outcome.output == {"charge_id": "ch-1", "debug": "token=***"}
+
+
+def test_a_short_secret_a_python_observer_declares_is_masked_in_its_facts(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The same of an observer's `secrets`: its facts hold `***` where it returned one."""
+    (tmp_path / "stock_short").mkdir()
+    (tmp_path / "stock_short" / "__init__.py").write_text("")
+    (tmp_path / "stock_short" / "obs.py").write_text(
+        "import os\n\ndef read():\n    return {'level': 3, 'auth': os.environ['STOCK_PW']}\n"
+    )
+    (tmp_path / "stock.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Observer\nmetadata: {name: stock}\n"
+        "spec: {python: 'stock_short.obs:read', secrets: [STOCK_PW]}\n"
+    )
+    monkeypatch.setenv("STOCK_PW", "hunter")
+    catalog = load_catalog([tmp_path / "stock.yaml"], base=tmp_path)
+    facts = observe(catalog.observers["stock"], tmp_path, tmp_path, {"STOCK_PW": "hunter"})
+    assert facts == {"level": 3, "auth": "***"}
+
+
+@pytest.mark.parametrize("user", ["me", "bot", "ops1"])  # each place of it in base64's 3 bytes
+@pytest.mark.parametrize("password", ["pw", "s3cr3t"])
+def test_a_short_password_inside_a_basic_auth_header_a_server_echoes_is_masked(
+    tmp_path: Path, user: str, password: str
+) -> None:
+    """`curl -u bot:${env:PW}` with a password of 6 characters or fewer: base64 of the pair
+    holds it encoded in fewer characters than are masked inside a longer text, so a server
+    that quoted the header back had it recorded, decodable, unless `user:` was a multiple
+    of 3 bytes long. Basic credentials holding a known secret are masked whole."""
+    script = (
+        "import base64, json, sys; b = base64.b64encode(f'{sys.argv[2]}:{sys.argv[1]}'.encode())"
+        ".decode(); print(json.dumps({'echo': 'Basic ' + b, 'other': 'Basic dXNlcjpvdGhlcg=='}));"
+        " sys.stderr.write(f'401: bad credentials basic {b}\\n'); sys.exit(int(sys.argv[3]))"
+    )
+    for code in ("3", "0"):
+        shell = _bound({"shell": ["python", "-c", script, "${env:PW}", user, code]})
+        outcome = perform(shell, _context(), tmp_path, {"PW": password})
+        if code == "3":
+            assert outcome.error == "exit code 3: 401: bad credentials basic ***", outcome
+        else:  # (credentials that hold no secret ido knows are left as they are)
+            assert outcome.output == {"echo": "Basic ***", "other": "Basic dXNlcjpvdGhlcg=="}
+
+
+def test_basic_credentials_are_masked_only_when_they_hold_a_known_secret() -> None:
+    """What looks like Basic credentials but is no base64 of text, or holds no secret, or
+    is a word that merely follows "basic", is left alone."""
+    from ido.secrets import mask_all
+
+    kept = "basic auth is off; Basic !!!; Basic dXNlcjpvdGhlcg==; BasicAuth Ym90OnB3"
+    assert mask_all(kept, ["pw"]) == kept
+    assert mask_all("a Basic Ym90OnB3 b", ["pw"]) == "a Basic *** b"
+    assert mask_all({"h": "basic Ym90OnB3"}, ["bot"]) == {"h": "basic ***"}
+    # without the `=` base64 ends with, as some logs write it
+    assert mask_all("BASIC Ym90OnB3MTIzNA;", ["pw1234"]) == "BASIC ***;"
+
+
+def test_what_a_python_binding_and_observer_print_reaches_the_terminal_masked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A Python binding runs in ido's process, and what it printed went to ido's standard
+    output and error as written, its token too: `ido run` shows it masked, a line at a
+    time (a token printed in pieces, or on a line the call did not end, is masked whole)."""
+    from typer.testing import CliRunner
+
+    from ido.cli import app
+
+    token = "s3cr3t"
+    (tmp_path / "psp_printing").mkdir()
+    (tmp_path / "psp_printing" / "__init__.py").write_text("")
+    (tmp_path / "psp_printing" / "ops.py").write_text(
+        "import os, sys\n\n"
+        "def charge(ctx):\n"
+        "    t = os.environ['PSP_TOKEN']\n"
+        "    print('charging with', t)\n"
+        "    sys.stderr.write('debug: ' + t[:3])\n"
+        "    sys.stderr.write(t[3:] + '\\n')\n"
+        "    sys.stdout.write('left unended ' + t)\n"
+        "    return {'charge_id': 'ch-1'}\n\n"
+        "def read():\n"
+        "    print('observing with', os.environ['PSP_TOKEN'])\n"
+        "    return {'ready': True}\n"
+    )
+    (tmp_path / "charge.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Capability\nmetadata: {name: charge}\nspec:\n"
+        "  provider: psp\n  requires: ['state.ready']\n  effects: {charged: true}\n"
+        "  run: {python: 'psp_printing.ops:charge', secrets: [PSP_TOKEN]}\n"
+    )
+    (tmp_path / "ready.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Observer\nmetadata: {name: ready}\n"
+        "spec: {python: 'psp_printing.ops:read', secrets: [PSP_TOKEN]}\n"
+    )
+    (tmp_path / "pay.yaml").write_text(
+        "apiVersion: ido/v1\nkind: Intent\nmetadata: {name: pay}\n"
+        "spec: {goal: ['state.charged'], observers: [ready]}\n"
+    )
+    monkeypatch.setenv("PSP_TOKEN", token)
+    monkeypatch.chdir(tmp_path)
+    ran = CliRunner().invoke(app, ["run", "pay", "--catalog", "."])
+    assert ran.exit_code == 0, ran.output
+    shown = ran.stdout + ran.stderr
+    for line in ("charging with ***", "debug: ***", "left unended ***", "observing with ***"):
+        assert line in shown, shown
+    assert token not in shown, shown
+
+
+def test_what_other_threads_print_while_a_binding_runs_is_written_as_it_is() -> None:
+    """Only the thread running the call is masked: ido's own output, and another thread's,
+    are written at once and as they are."""
+    import io
+    import sys
+    import threading
+
+    from ido.runtime.printed import masking
+
+    out = io.StringIO()
+    before = sys.stdout
+    try:
+        sys.stdout = out
+        with masking(lambda text: text.replace("pw", "***")):
+            print("pw here", end="")  # (held until the call ends: its line is not ended)
+            other = threading.Thread(target=lambda: sys.stdout.write("pw there\n"))
+            other.start()
+            other.join()
+            assert out.getvalue() == "pw there\n"
+        assert out.getvalue() == "pw there\n*** here"
+    finally:
+        sys.stdout = before

@@ -27,6 +27,7 @@ from ido.runtime import stopping
 from ido.runtime.context import ActionContext
 from ido.runtime.draining import Drain, feed
 from ido.runtime.owners import carried
+from ido.runtime.printed import Mask, masking
 from ido.runtime.process_tree import (
     KILLED_WAIT_SECONDS,
     LINGER_SECONDS,
@@ -167,9 +168,10 @@ def perform(
     if binding is None:
         return Outcome(False, error=f"{capability.name} has no run binding")
     secrets = Secrets(os.environ if environ is None else environ, named=named)
+    secrets.uses(binding.secrets)
     try:
         if binding.python is not None:
-            outcome = _python(binding.python, ctx, base)
+            outcome = _python(binding.python, ctx, base, secrets.mask)
         elif binding.shell is not None:
             outcome = _shell(secrets.expand(binding.shell), ctx, base, secrets)
         else:
@@ -209,7 +211,7 @@ Reply = tuple[bool, Any]
 """What a Python binding did: (True, what it returned) or (False, the error)."""
 
 
-Job = tuple[Callable[..., Any], ActionContext, "queue.SimpleQueue[Reply]"]
+Job = tuple[Callable[..., Any], ActionContext, Mask, "queue.SimpleQueue[Reply]"]
 
 
 IDLE_WORKERS = 64
@@ -225,8 +227,9 @@ class _Workers:
         self._idle: list[queue.SimpleQueue[Job | None]] = []
         self._lock = threading.Lock()
 
-    def call(self, fn: Callable[..., Any], ctx: ActionContext) -> Reply | None:
-        """Call `fn(ctx)` on a worker; None when it did not end within `ctx.timeout`."""
+    def call(self, fn: Callable[..., Any], ctx: ActionContext, mask: Mask) -> Reply | None:
+        """Call `fn(ctx)` on a worker, what it prints masked with `mask`
+        (`ido.runtime.printed`); None when it did not end within `ctx.timeout`."""
         stopping.check()
         with self._lock:
             jobs = self._idle.pop() if self._idle else None
@@ -236,7 +239,7 @@ class _Workers:
                 target=self._work, args=(jobs,), name="ido:binding", daemon=True
             ).start()
         reply: queue.SimpleQueue[Reply] = queue.SimpleQueue()
-        jobs.put((fn, ctx, reply))
+        jobs.put((fn, ctx, mask, reply))
         try:
             answer = stopping.get(reply, ctx.timeout)
         except queue.Empty:
@@ -255,23 +258,26 @@ class _Workers:
     @staticmethod
     def _work(jobs: queue.SimpleQueue[Job | None]) -> None:
         while (job := jobs.get()) is not None:
-            fn, ctx, reply = job
+            fn, ctx, mask, reply = job
             try:
                 # The run is carried on here while its call is: one stopped under a call
                 # still going (Ctrl-C) is not resumed in this process to repeat it.
                 with carried(ctx.run_id):
-                    reply.put((True, fn(ctx)))
+                    with masking(mask):  # (what it printed written before it is answered)
+                        answer = fn(ctx)
+                    reply.put((True, answer))
             except BaseException as exc:  # the binding's failure, reported as an outcome
                 reply.put((False, failure(exc)))
-            del job, fn, ctx, reply
+            del job, fn, ctx, mask, reply
+            answer = None
 
 
 _workers = _Workers()
 
 
-def _python(reference: str, ctx: ActionContext, base: Path) -> Outcome:
+def _python(reference: str, ctx: ActionContext, base: Path, mask: Mask) -> Outcome:
     fn = load_callable(reference, base)
-    answer = _workers.call(fn, ctx)
+    answer = _workers.call(fn, ctx, mask)
     if answer is None:
         return Outcome(False, error=f"timed out after {ctx.timeout:g}s", timed_out=True)
     ok, output = answer

@@ -1,0 +1,92 @@
+"""What a Python binding or observer prints, masked before it reaches ido's output.
+
+A Python binding runs in ido's process: its `print`, and a `logging` handler that writes to
+`sys.stderr` as it is when it writes, went to ido's standard output and error (a terminal,
+a CI log) as written, a secret it printed too. While one runs (`masking`), what its thread
+writes to `sys.stdout` or `sys.stderr` is held until a line ends, masked, then written: a
+secret printed in pieces (`print("token", token)` writes each piece alone) is masked whole.
+Every other thread writes as before. What the binding writes otherwise (to
+`sys.stdout.buffer`, to a file descriptor, from a thread or process it starts, through a
+handler that kept the stream it found at its start) is beyond this.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import sys
+import threading
+from collections.abc import Callable, Iterator
+from typing import Any, TextIO
+
+Mask = Callable[[str], str]
+
+LONGEST_HELD = 65536
+"""The most characters of a line not yet ended held back; beyond, they are written, masked,
+as they are (a secret cut there in two is masked no more)."""
+_calling = threading.local()
+"""The mask of the call the current thread runs (`mask`), and what it wrote of a line not
+yet ended, by stream (`held`)."""
+_wrapping = threading.Lock()
+
+
+class _MaskedStream:
+    """`sys.stdout` or `sys.stderr`, writing what a thread running a call writes masked,
+    line by line, and what any other writes as it is."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self._stream = stream
+
+    def write(self, text: str) -> int:
+        mask: Mask | None = getattr(_calling, "mask", None)
+        if mask is None:
+            return self._stream.write(text)
+        held: dict[int, str] = _calling.held
+        whole, ended, rest = (held.get(id(self), "") + text).rpartition("\n")
+        if len(rest) > LONGEST_HELD:  # (a progress bar redrawn with `\r`, never ended)
+            whole, ended, rest = whole + ended + rest, "", ""
+        held[id(self)] = rest
+        if whole or ended:
+            self._stream.write(mask(whole + ended))
+        return len(text)
+
+    def flush(self) -> None:
+        self._stream.flush()
+
+    def finish(self, mask: Mask) -> None:
+        """Write, masked, what the call wrote of a line it did not end."""
+        rest = _calling.held.pop(id(self), "")
+        if rest:
+            self._stream.write(mask(rest))
+            self._stream.flush()
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._stream, name)
+
+
+def _masked_streams() -> tuple[_MaskedStream, _MaskedStream]:
+    """`sys.stdout` and `sys.stderr`, each wrapped (`_MaskedStream`) unless it is already:
+    whoever replaced one since (a test's capture, `redirect_stdout`) gets it wrapped too."""
+    with _wrapping:
+        streams = []
+        for name in ("stdout", "stderr"):
+            stream = getattr(sys, name)
+            if not isinstance(stream, _MaskedStream):
+                stream = _MaskedStream(stream)
+                setattr(sys, name, stream)
+            streams.append(stream)
+        return streams[0], streams[1]
+
+
+@contextlib.contextmanager
+def masking(mask: Mask) -> Iterator[None]:
+    """Within it, what this thread writes to `sys.stdout` and `sys.stderr` is written
+    line by line through `mask`; what is left of a line when it ends is written too."""
+    streams = _masked_streams()
+    _calling.mask, _calling.held = mask, {}
+    try:
+        yield
+    finally:
+        _calling.mask = None
+        for stream in streams:
+            with contextlib.suppress(OSError, ValueError):  # (a stream closed meanwhile)
+                stream.finish(mask)
