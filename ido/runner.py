@@ -172,3 +172,14 @@ def runner_active(journal: Path) -> bool:
             return True
         fcntl.flock(handle, fcntl.LOCK_UN)
         return False
+
+
+def watching_pid(journal: Path) -> int | None:
+    """The process id of the runner that watches `journal` now, as its lock file says
+    (0 when it says none); None when no runner watches it."""
+    if not runner_active(journal):
+        return None
+    try:
+        return int(lock_path(journal).read_text().strip() or 0)
+    except (OSError, ValueError):  # not ours to read, or a lock file of another making
+        return 0

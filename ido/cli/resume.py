@@ -302,7 +302,22 @@ def runner(
             help="Seconds between looks at the journal, 0.05 to 86400.",
         ),
     ] = 1.0,
-    once: Annotated[bool, typer.Option("--once", help="Look once, then exit.")] = False,
+    once: Annotated[
+        bool,
+        typer.Option(
+            "--once",
+            help="Look once, then exit; exit 0 without looking while another runner "
+            "watches the journal (it continues the runs).",
+        ),
+    ] = False,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Say whether a runner watches the journal, and exit: 0 when one does, 1 "
+            "when none does. Continues nothing (a probe, a cron check).",
+        ),
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only print outcomes.")] = False,
 ) -> None:
     """Continue blocked runs as soon as they may go on: every request approved, one
@@ -314,13 +329,21 @@ def runner(
     from ido.runner import Runner, hold_lock
     from ido.runtime.local import LocalRuntime
 
+    if check:
+        if once:
+            raise typer.BadParameter("--check continues nothing; give it without --once")
+        raise typer.Exit(_check_runner(journal, quiet))
     made = check_watched(journal)
     catalog_now = _Reloaded(catalog)
     told: dict[str, str] = {}  # per run, the trouble last told
     with _telemetry() as telemetry, SqliteJournal(journal) as store:
         lock = hold_lock(journal)
         if lock is None:
-            raise IdoError(f"another ido runner already watches {journal}")
+            if not once:
+                raise IdoError(f"another ido runner already watches {journal}")
+            if not quiet:  # a cron job or probe beside it: the runs are continued
+                typer.echo(f"{_watched_by(journal)}: it continues the runs; looked at none")
+            return
         if made and not quiet:
             typer.echo(f"no journal at {journal} yet: made an empty one to watch")
         tell_interrupted(store, journal)
@@ -385,6 +408,28 @@ def runner(
             _stopped_watching(exc)
         finally:
             lock.close()
+
+
+def _watched_by(journal: Path) -> str:
+    """`another ido runner watches JOURNAL (process N)`, naming the process when its lock
+    file does."""
+    from ido.runner import watching_pid
+
+    pid = watching_pid(journal)
+    return f"another ido runner watches {journal}" + (f" (process {pid})" if pid else "")
+
+
+def _check_runner(journal: Path, quiet: bool) -> int:
+    """`ido runner --check`: 0 when a runner watches `journal` (its lock is held), 1 when
+    none does, said in one line unless `quiet`. Reads neither the journal nor a catalog."""
+    from ido.runner import watching_pid
+
+    pid = watching_pid(journal)
+    if not quiet:
+        by = f" (process {pid})" if pid else ""
+        said = f"an ido runner watches {journal}{by}" if pid is not None else None
+        typer.echo(said or f"no ido runner watches {journal}")
+    return 0 if pid is not None else 1
 
 
 def _taken_over(store: Any, run_id: str) -> bool:
