@@ -200,3 +200,22 @@ def test_runner_check_says_whether_a_runner_watches_the_journal(project: Path) -
         )
     code, _, err = ido("runner", "--check", "--once")
     assert code == 2 and "--check continues nothing" in err
+
+
+def test_a_run_interrupted_while_the_runner_watches_is_named_when_it_notices(
+    project: Path,
+) -> None:
+    """A run a signal stopped while the runner watched was named only at the runner's next
+    start, maybe days later. The runner now names it at its next look (from the
+    `run_interrupted` the run recorded), once."""
+    journal = project / ".ido" / "ido.db"
+    record(journal, "r-01")
+    told: list[str] = []
+    with SqliteJournal(journal) as store:
+        watcher = Runner(store, lambda _: True, lambda: 0.0, lambda e: told.append(e.run_id))
+        watcher.poll()  # the first look: what was there before is the next start's to name
+        at = "2026-12-07T12:01:00.000+00:00"
+        store.append("r-01", "run_interrupted", at, {"signal": "SIGTERM", "steps": [1]})
+        watcher.poll()
+        watcher.poll()
+    assert told == ["r-01"]

@@ -40,6 +40,7 @@ from ido.cli.temporal_security import (
 from ido.errors import IdoError, JournalError, NotFoundError
 
 if TYPE_CHECKING:
+    from ido.journal.records import Event
     from ido.journal.sqlite import SqliteJournal
     from ido.loading.catalog import Catalog
     from ido.runtime.local import LocalRuntime, RunReport
@@ -381,7 +382,18 @@ def runner(
             typer.echo("\n".join(_outcome_lines(report, journal)))
             return True
 
-        watcher = Runner(store, resume, time.time)
+        def interrupted(event: Event) -> None:
+            """Name a run a signal stopped while the runner watched, as the next start would."""
+            if event.run_id in current:  # (its own: said as the runner stops)
+                return
+            again = _with_journal(f"ido resume {event.run_id}", journal)
+            typer.echo(
+                f"warning: run {event.run_id} was interrupted ({event.data.get('signal')}), "
+                f"and the runner continues blocked runs only: continue it with {again}",
+                err=True,
+            )
+
+        watcher = Runner(store, resume, time.time, interrupted)
         if not quiet and once:
             typer.echo(f"looking once in {journal} for runs that may go on")
         elif not quiet:
