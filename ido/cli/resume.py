@@ -482,14 +482,16 @@ def _watched_gone(journal: Path) -> str:
 def _named(run_id: str, intent: str) -> Callable[..., None]:
     """`_progress` for a run the runner carries on, after a line that names it (runs go on
     one after another there, and their lines named none until each outcome): said with
-    the run's first line, so a run that cannot go on yet says nothing more each look."""
+    the run's first line, so a run that cannot go on yet says nothing more each look.
+    Each line begins with the run's id (`[r…] `), as `ido run A B` begins each with its
+    intent's: a line read alone (grep, a log search) names its run."""
     said: list[bool] = []
 
     def listener(kind: str, data: Mapping[str, Any]) -> None:
         if not said:
             said.append(True)
             typer.echo(f"run {run_id} · intent {intent}")
-        _progress(kind, data)
+        _progress(kind, data, prefix=f"[{run_id}] ")
 
     return listener
 
