@@ -41,9 +41,9 @@ app = IdoTyper(
 
 def _version(asked: bool) -> None:
     if asked:
-        from importlib.metadata import version
+        from ido.installed import installed_version
 
-        typer.echo(f"ido {version('ido')}")
+        typer.echo(f"ido {installed_version()}")
         raise typer.Exit(0)
 
 

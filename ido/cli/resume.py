@@ -397,10 +397,10 @@ def runner(
         if not quiet and once:
             typer.echo(f"looking once in {journal} for runs that may go on")
         elif not quiet:
-            from importlib.metadata import version  # (which ido a service runs, after an upgrade)
+            from ido.installed import installed_version  # (which ido runs, after an upgrade)
 
             typer.echo(
-                f"watching {journal} for runs that may go on (ido {version('ido')}; Ctrl-C "
+                f"watching {journal} for runs that may go on (ido {installed_version()}; Ctrl-C "
                 "or SIGTERM stops it)"
             )
         try:
