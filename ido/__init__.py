@@ -7,9 +7,8 @@ only ever come with a plan that needs them)."""
 
 TYPE_CHECKING = False  # (as `typing.TYPE_CHECKING` reads, without importing typing: 5 ms)
 
-__version__ = "0.1.0"
-
 _HOMES = {
+    "__version__": "ido.installed",  # the installed package's (`ido --version` says it too)
     # loading
     "Catalog": "ido.loading.catalog",
     "load_catalog": "ido.loading.load",
@@ -142,6 +141,7 @@ if TYPE_CHECKING:  # what type checkers and editors see of the names above
         PlanningError,
         Problem,
     )
+    from ido.installed import __version__
     from ido.journal.records import Event, Journal, RunRow
     from ido.journal.sqlite import SqliteJournal
     from ido.loading.catalog import Catalog

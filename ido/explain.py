@@ -30,6 +30,7 @@ _EVENTS = (
     "approval_given",
     "approval_rejected",
     "run_released",
+    "run_interrupted",
     "process_stopped",
     "action_repeated",
 )
@@ -106,6 +107,10 @@ def event_line(e: dict[str, Any]) -> str:
         if "process" not in e:  # its Temporal workflow's record: no process of ido gave it up
             return f"its worker was given up, and another worker resumes the run: {e.get('error')}"
         return f"stopped by an error, left for ido resume: {e.get('error')}"
+    if kind == "run_interrupted":
+        steps = e.get("steps") or []
+        cut = f", cutting short step {', '.join(map(str, steps))}" if steps else ""
+        return f"interrupted by {e.get('signal')}{cut}, left for ido resume"
     if kind == "effects_missing":
         return f"silent failure: {e['reason']}"
     if kind == "process_stopped":

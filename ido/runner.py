@@ -44,10 +44,14 @@ class Runner:
         store: SqliteJournal,
         resume: Callable[[str], object],
         clock: Callable[[], float],
+        interrupted: Callable[[Event], object] | None = None,
     ) -> None:
         self.store = store
         self.resume = resume
         self.clock = clock
+        self.interrupted = interrupted
+        """Told of each run a signal stopped while the runner watched (its `run_interrupted`
+        event), as it notices: the runner continues blocked runs only."""
         self._mark: int | None = None  # None: not looked yet
         self._prunes: int | None = None  # the journal's prunes when the mark was taken
         self._deadlines: list[tuple[float, str]] = []
@@ -69,7 +73,11 @@ class Runner:
             candidates = self._watch(self.store.blocked(temporal=False), now)
         else:
             self._mark, fresh = self.store.approvals_since(self._mark)
-            touched = dict.fromkeys(e.run_id for e in fresh)
+            stopped = [e for e in fresh if e.kind == "run_interrupted"]
+            if self.interrupted is not None:
+                for event in stopped:
+                    self.interrupted(event)
+            touched = dict.fromkeys(e.run_id for e in fresh if e.kind != "run_interrupted")
             candidates = self._watch({r: self._approval_events(r) for r in touched}, now)
         while self._deadlines and self._deadlines[0][0] < now:
             candidates.add(heapq.heappop(self._deadlines)[1])
@@ -172,3 +180,14 @@ def runner_active(journal: Path) -> bool:
             return True
         fcntl.flock(handle, fcntl.LOCK_UN)
         return False
+
+
+def watching_pid(journal: Path) -> int | None:
+    """The process id of the runner that watches `journal` now, as its lock file says
+    (0 when it says none); None when no runner watches it."""
+    if not runner_active(journal):
+        return None
+    try:
+        return int(lock_path(journal).read_text().strip() or 0)
+    except (OSError, ValueError):  # not ours to read, or a lock file of another making
+        return 0

@@ -3,6 +3,7 @@ given, and the runs left interrupted named, which it does not continue."""
 
 from __future__ import annotations
 
+import os
 import signal
 import socket
 import subprocess
@@ -161,3 +162,60 @@ def test_a_watching_runner_names_the_ido_it_is(
         f"watching {journal} for runs that may go on (ido {version('ido')}; Ctrl-C or SIGTERM "
         "stops it)\n"
     ), result.output
+
+
+def test_a_probe_with_once_beside_a_watching_runner_exits_0_and_says_why(project: Path) -> None:
+    """`ido runner --once` as a cron check or probe beside the runner failed, exit 2
+    (`another ido runner already watches …`), whenever the runner was up. It now exits 0,
+    naming the runner that continues the runs; a second runner that watches is still refused."""
+    from ido.runner import hold_lock
+
+    journal = project / ".ido" / "ido.db"
+    record(journal, "r-01", outcome="achieved")
+    lock = hold_lock(journal)
+    assert lock is not None
+    with lock:
+        code, out, err = ido("runner", "--once")
+        assert code == 0, out + err
+        assert f"another ido runner watches .ido/ido.db (process {os.getpid()})" in out
+        assert ido("runner", "--interval", "0.05")[0] == 2  # two runners on one journal
+
+
+def test_runner_check_says_whether_a_runner_watches_the_journal(project: Path) -> None:
+    """`ido runner --check` is the probe: exit 0 while a runner watches the journal, 1
+    when none does, and it continues nothing."""
+    from ido.runner import hold_lock
+
+    journal = project / ".ido" / "ido.db"
+    record(journal, "r-01")
+    code, out, _ = ido("runner", "--check")
+    assert (code, out.strip()) == (1, "no ido runner watches .ido/ido.db")
+    lock = hold_lock(journal)
+    assert lock is not None
+    with lock:
+        code, out, _ = ido("runner", "--check")
+        assert (code, out.strip()) == (
+            0,
+            f"an ido runner watches .ido/ido.db (process {os.getpid()})",
+        )
+    code, _, err = ido("runner", "--check", "--once")
+    assert code == 2 and "--check continues nothing" in err
+
+
+def test_a_run_interrupted_while_the_runner_watches_is_named_when_it_notices(
+    project: Path,
+) -> None:
+    """A run a signal stopped while the runner watched was named only at the runner's next
+    start, maybe days later. The runner now names it at its next look (from the
+    `run_interrupted` the run recorded), once."""
+    journal = project / ".ido" / "ido.db"
+    record(journal, "r-01")
+    told: list[str] = []
+    with SqliteJournal(journal) as store:
+        watcher = Runner(store, lambda _: True, lambda: 0.0, lambda e: told.append(e.run_id))
+        watcher.poll()  # the first look: what was there before is the next start's to name
+        at = "2026-12-07T12:01:00.000+00:00"
+        store.append("r-01", "run_interrupted", at, {"signal": "SIGTERM", "steps": [1]})
+        watcher.poll()
+        watcher.poll()
+    assert told == ["r-01"]

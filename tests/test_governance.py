@@ -592,7 +592,21 @@ def test_ido_runner_names_each_run_before_its_lines(project: Path) -> None:
     run_id = ido("runs", "--format", "json")[1].split('"id": "')[1].split('"')[0]
     code, out = ido("runner", "--once")
     assert code == 0, out
-    assert f"run {run_id} · intent ship-order\nresuming" in out, out
+    assert f"run {run_id} · intent ship-order\n[{run_id}] resuming" in out, out
+
+
+def test_ido_runner_begins_each_step_line_with_its_run(project: Path) -> None:
+    """The runner's step lines named no run: read alone (grep, a log search), a `▶ ship`
+    could be any run's. Each line of a run now begins with its id, as `ido run A B`
+    begins each with its intent."""
+    add_policy_rule(project, GATED.replace("1ms", "1h"))
+    ido("run", "ship-order")
+    ido("approve", "last", "--by", "alice")
+    run_id = ido("runs", "--format", "json")[1].split('"id": "')[1].split('"')[0]
+    code, out = ido("runner", "--once")
+    assert code == 0, out
+    steps = [line for line in out.splitlines() if "▶" in line]
+    assert steps and all(line.startswith(f"[{run_id}]   ▶ ") for line in steps), out
 
 
 def test_policy_tests_check_plan_rules_on_a_plan(project: Path) -> None:

@@ -577,6 +577,9 @@ def test_sigterm_stops_the_runs_as_ctrl_c_does(
             os.kill(pid, 0)
     runs = json.loads(ido("runs", "--format", "json")[1])
     assert len(runs) == intents and all(r["outcome"] in (None, "interrupted") for r in runs)
+    for run in runs:  # and each says when and why it stopped (its last event was its step's)
+        said = f"interrupted by {signal.Signals(signum).name}, cutting short step 1"
+        assert said in ido("explain", run["id"])[1]
 
 
 @pytest.mark.parametrize("bad", ["0", "-1", "two"])

@@ -47,9 +47,9 @@ makes the options of one command, not of all)."""
 
 def _version(asked: bool) -> None:
     if asked:
-        from importlib.metadata import version
+        from ido.installed import installed_version
 
-        typer.echo(f"ido {version('ido')}")
+        typer.echo(f"ido {installed_version()}")
         raise typer.Exit(0)
 
 

@@ -41,6 +41,7 @@ from ido.cli.temporal_security import (
 from ido.errors import IdoError, JournalError, NotFoundError
 
 if TYPE_CHECKING:
+    from ido.journal.records import Event
     from ido.journal.sqlite import SqliteJournal
     from ido.loading.catalog import Catalog
     from ido.runtime.local import LocalRuntime, RunReport
@@ -305,7 +306,22 @@ def runner(
             help="Seconds between looks at the journal, 0.05 to 86400.",
         ),
     ] = 1.0,
-    once: Annotated[bool, typer.Option("--once", help="Look once, then exit.")] = False,
+    once: Annotated[
+        bool,
+        typer.Option(
+            "--once",
+            help="Look once, then exit; exit 0 without looking while another runner "
+            "watches the journal (it continues the runs).",
+        ),
+    ] = False,
+    check: Annotated[
+        bool,
+        typer.Option(
+            "--check",
+            help="Say whether a runner watches the journal, and exit: 0 when one does, 1 "
+            "when none does. Continues nothing (a probe, a cron check).",
+        ),
+    ] = False,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Only print outcomes.")] = False,
 ) -> None:
     """Continue blocked runs as soon as they may go on: every request approved, one
@@ -317,13 +333,21 @@ def runner(
     from ido.runner import Runner, hold_lock
     from ido.runtime.local import LocalRuntime
 
+    if check:
+        if once:
+            raise typer.BadParameter("--check continues nothing; give it without --once")
+        raise typer.Exit(_check_runner(journal, quiet))
     made = check_watched(journal)
     catalog_now = _Reloaded(catalog)
     told: dict[str, str] = {}  # per run, the trouble last told
     with _telemetry() as telemetry, SqliteJournal(journal) as store:
         lock = hold_lock(journal)
         if lock is None:
-            raise IdoError(f"another ido runner already watches {journal}")
+            if not once:
+                raise IdoError(f"another ido runner already watches {journal}")
+            if not quiet:  # a cron job or probe beside it: the runs are continued
+                typer.echo(f"{_watched_by(journal)}: it continues the runs; looked at none")
+            return
         if made and not quiet:
             typer.echo(f"no journal at {journal} yet: made an empty one to watch")
         tell_interrupted(store, journal)
@@ -361,14 +385,25 @@ def runner(
             typer.echo("\n".join(_outcome_lines(report, journal)))
             return True
 
-        watcher = Runner(store, resume, time.time)
+        def interrupted(event: Event) -> None:
+            """Name a run a signal stopped while the runner watched, as the next start would."""
+            if event.run_id in current:  # (its own: said as the runner stops)
+                return
+            again = _with_journal(f"ido resume {event.run_id}", journal)
+            typer.echo(
+                f"warning: run {event.run_id} was interrupted ({event.data.get('signal')}), "
+                f"and the runner continues blocked runs only: continue it with {again}",
+                err=True,
+            )
+
+        watcher = Runner(store, resume, time.time, interrupted)
         if not quiet and once:
             typer.echo(f"looking once in {journal} for runs that may go on")
         elif not quiet:
-            from importlib.metadata import version  # (which ido a service runs, after an upgrade)
+            from ido.installed import installed_version  # (which ido runs, after an upgrade)
 
             typer.echo(
-                f"watching {journal} for runs that may go on (ido {version('ido')}; Ctrl-C "
+                f"watching {journal} for runs that may go on (ido {installed_version()}; Ctrl-C "
                 "or SIGTERM stops it)"
             )
         try:
@@ -388,6 +423,28 @@ def runner(
             _stopped_watching(exc)
         finally:
             lock.close()
+
+
+def _watched_by(journal: Path) -> str:
+    """`another ido runner watches JOURNAL (process N)`, naming the process when its lock
+    file does."""
+    from ido.runner import watching_pid
+
+    pid = watching_pid(journal)
+    return f"another ido runner watches {journal}" + (f" (process {pid})" if pid else "")
+
+
+def _check_runner(journal: Path, quiet: bool) -> int:
+    """`ido runner --check`: 0 when a runner watches `journal` (its lock is held), 1 when
+    none does, said in one line unless `quiet`. Reads neither the journal nor a catalog."""
+    from ido.runner import watching_pid
+
+    pid = watching_pid(journal)
+    if not quiet:
+        by = f" (process {pid})" if pid else ""
+        said = f"an ido runner watches {journal}{by}" if pid is not None else None
+        typer.echo(said or f"no ido runner watches {journal}")
+    return 0 if pid is not None else 1
 
 
 def _taken_over(store: Any, run_id: str) -> bool:
@@ -428,14 +485,16 @@ def _watched_gone(journal: Path) -> str:
 def _named(run_id: str, intent: str) -> Callable[..., None]:
     """`_progress` for a run the runner carries on, after a line that names it (runs go on
     one after another there, and their lines named none until each outcome): said with
-    the run's first line, so a run that cannot go on yet says nothing more each look."""
+    the run's first line, so a run that cannot go on yet says nothing more each look.
+    Each line begins with the run's id (`[r…] `), as `ido run A B` begins each with its
+    intent's: a line read alone (grep, a log search) names its run."""
     said: list[bool] = []
 
     def listener(kind: str, data: Mapping[str, Any]) -> None:
         if not said:
             said.append(True)
             typer.echo(f"run {run_id} · intent {intent}")
-        _progress(kind, data)
+        _progress(kind, data, prefix=f"[{run_id}] ")
 
     return listener
 

@@ -242,7 +242,7 @@ def run(
             else:
                 reports = list(pool.map(one, chosen))
         except KeyboardInterrupt as exc:  # reaches this thread only: the runs are told to stop
-            stopping.stop()
+            stopping.stop(exc)
             _shut_down(pool)
             if dealt is None:  # of the command's intents, those no run was started for
                 ran = collections.Counter(intent for _, intent, _ in ended)

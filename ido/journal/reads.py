@@ -260,8 +260,9 @@ class _Reading(_Committing):
 
     @_locked
     def approvals_since(self, after: int) -> tuple[int, list[Event]]:
-        """Approval events (requests and verdicts) appended after the mark `after`, and the
-        new mark; `approvals_since(-1)` gives the mark of the newest event without reading."""
+        """Approval events (requests and verdicts), and runs' `run_interrupted`, appended
+        after the mark `after`, and the new mark; `approvals_since(-1)` gives the mark of
+        the newest event without reading."""
         if after < 0:
             row = self._db.execute("SELECT COALESCE(MAX(rowid), 0) FROM events").fetchone()
             return int(row[0]), []
@@ -269,7 +270,8 @@ class _Reading(_Committing):
         try:
             rows = self._db.execute(
                 "SELECT rowid, run_id, seq, at, kind, data FROM events WHERE rowid > ? AND "
-                "kind IN ('approval_required', 'approval_given', 'approval_rejected') "
+                "kind IN ('approval_required', 'approval_given', 'approval_rejected', "
+                "'run_interrupted') "
                 "ORDER BY rowid",
                 (after,),
             ).fetchall()

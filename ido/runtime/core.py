@@ -28,6 +28,7 @@ from ido.runtime import stopping
 from ido.runtime.bindings import missing_secret
 from ido.runtime.environment import Environment, RealEnvironment
 from ido.runtime.folds import RunState, fold_done, fold_undone, history_of
+from ido.runtime.interruption import record_interruption
 from ido.runtime.owners import host
 from ido.runtime.step_words import StepWatch
 from ido.secrets import catalog_secrets, credential_names
@@ -159,8 +160,20 @@ class RuntimeCore:
                     for step, name in sorted(run.in_flight.items())
                 ],
             )
+            self._interrupted(run, exc)
         if isinstance(exc, Exception):
             self._release(run, exc)
+
+    def _interrupted(self, run: RunState, interrupt: KeyboardInterrupt) -> None:
+        """Record that a signal stopped the run (`run_interrupted`: which, the process, the
+        steps it cut short), for `ido explain` and `ido runs` to say when and why it stopped;
+        a run stopped with no signal named (its Temporal worker leaving, which its workflow
+        records) records none. Bounded in time (`record_interruption`)."""
+        by = stopping.signal_of(interrupt)
+        if by is None:
+            return
+        data = {"signal": by, "process": host(), "steps": sorted(run.in_flight)}
+        record_interruption(self.journal, run.run_id, stamp(self.clock()), data)
 
     def _latency(self, name: str) -> float | None:
         """A capability's declared latency, in seconds (None: not in the catalog)."""

@@ -24,6 +24,8 @@ POLL_SECONDS = 0.1
 """How often a run waiting for a call looks whether it should stop."""
 
 _stop = threading.Event()
+_by: list[str] = []
+"""The name of the signal `stop()` was called for, if it was told one."""
 
 
 class Stopped(KeyboardInterrupt):
@@ -74,14 +76,28 @@ def exit_code(interrupt: KeyboardInterrupt) -> int:
     return 128 + interrupt.signum if isinstance(interrupt, Terminated) else 130
 
 
-def stop() -> None:
-    """Make every run of this process stop at its next chance."""
+def stop(interrupt: KeyboardInterrupt | None = None) -> None:
+    """Make every run of this process stop at its next chance; `interrupt`: the signal
+    that stops them (each run's `Stopped` names it, `signal_of`)."""
+    if interrupt is not None and not _by:
+        _by.append(signal_of(interrupt) or "SIGINT")
     _stop.set()
 
 
 def reset() -> None:
     """Let runs go on again (a new command in the same process: tests, embedding)."""
     _stop.clear()
+    _by.clear()
+
+
+def signal_of(interrupt: KeyboardInterrupt) -> str | None:
+    """The name of the signal that raised `interrupt` (`SIGTERM`, `SIGHUP`, `SIGINT` for
+    Ctrl-C); None for a run stopped with no signal named (a Temporal worker leaving)."""
+    if isinstance(interrupt, Terminated):
+        return signal.Signals(interrupt.signum).name
+    if isinstance(interrupt, Stopped):
+        return _by[0] if _by else None
+    return "SIGINT"
 
 
 def check() -> None:
