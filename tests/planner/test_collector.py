@@ -231,3 +231,28 @@ def test_a_watcher_that_ended_on_an_error_is_started_again(
         pass
     assert len(started) == 2
     assert collector._hold.watching == os.getpid()
+
+
+def test_a_collection_that_takes_long_is_made_less_often(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Each collection walks every object the searches made, the interpreter held: each
+    10 s, about 1 s of a long search went to it. After one that took `t`, the next waits
+    `t / COLLECTING_MOST` at least."""
+    monkeypatch.setattr(collector, "HOLD_MOST", 0.0)  # as if held off that long already
+    made: list[float] = []
+    real = gc.collect
+    waited = threading.Event()
+
+    def slow_collect(generation: int = 2) -> int:
+        made.append(collector.time.monotonic())
+        waited.wait(0.05)  # a collection of a big heap: 0.05 s, so the next after 2.5 s
+        return real(generation)
+
+    monkeypatch.setattr(gc, "collect", slow_collect)
+    with held_off():
+        for _ in range(1000):  # the watcher looks once a second at most
+            if made:
+                break
+            waited.wait(0.01)
+        assert made
+        waited.wait(1.0)
+    assert len(made) <= 2, made  # (one each ~10 ms before, as often as the watcher looked)
