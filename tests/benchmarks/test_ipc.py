@@ -11,7 +11,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
-from ipc import IPC, _note, run_one  # noqa: E402
+from ipc import IPC, Result, _note, run_one, summary  # noqa: E402
 
 
 def test_a_failed_ido_run_is_reported_with_its_error(unsupported_pddl: tuple[Path, Path]) -> None:
@@ -59,3 +59,25 @@ def test_the_search_budget_is_passed_on_to_ido_plan() -> None:
     cut = run_one("ido-search", domain, problem, 120, states=1)
     assert not cut.solved
     assert "search expanded 1 state without finishing" in cut.note
+
+
+def test_the_summary_compares_each_ido_planner_with_each_peer() -> None:
+    """It compared ido-cpsat alone, on the problems every planner solved: a race of
+    ido-search against pyperplan printed no ratio at all."""
+
+    def solved(problem: str, planner: str, cpu: float, ok: bool = True) -> Result:
+        return Result("d", problem, planner, ok, True if ok else None, 1.0, cpu, cpu, "")
+
+    results = [
+        solved("p1", "ido-search", 0.5),
+        solved("p1", "pyperplan", 2.0),
+        solved("p2", "ido-search", 3.0),
+        solved("p2", "pyperplan", 1.5),
+        solved("p3", "ido-search", 1.0),
+        solved("p3", "pyperplan", 30.0, ok=False),  # (a time-out: not compared)
+    ]
+    told = summary(results)
+    assert (
+        "- CPU ido-search / pyperplan: 1.00× in total, geometric mean 0.71× per problem; "
+        "ido-search took less on 1 of the 2 both solved"
+    ) in told, told
