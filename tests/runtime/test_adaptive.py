@@ -761,7 +761,10 @@ def test_a_file_that_is_not_a_journal_is_a_clear_error_and_is_not_overwritten(
     path = tmp_path / "ido.db"
     path.write_bytes(b"these are my notes, not a database" * 100)
     before = path.read_bytes()
-    with pytest.raises(JournalError, match="cannot open journal"):
+    with pytest.raises(
+        JournalError,
+        match=r"is damaged, or no journal .file is not a database.*give --journal an ido journal",
+    ):
         SqliteJournal(path)
     assert path.read_bytes() == before
 
