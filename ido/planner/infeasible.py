@@ -322,8 +322,11 @@ def _shaped_by(task: Task, grounded: Grounded, solver: _Solver, name: str, plan:
     best with `name` alone relaxed) out: "the fastest plan takes 3.3s" was said where a
     2.8s plan costs more than max_cost allows, as if none were faster. Each that does so
     alone; every other limit set when only together they do, or when a solve gives up (the
-    words then say what is sure: `plan` is the best within them all)."""
-    others = [other for other in METRICS if other != name and getattr(task.limits, other)]
+    words then say what is sure: `plan` is the best within them all). A limit of 0 is one
+    too: a max_cost of 0 (or what is left of one, mid-run) keeps out every plan that costs."""
+    others = [
+        other for other in METRICS if other != name and getattr(task.limits, other) is not None
+    ]
     if not others or not _better_without(task, grounded, solver, name, plan, others):
         return []
     if len(others) == 1:
