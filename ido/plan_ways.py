@@ -16,8 +16,16 @@ from dataclasses import dataclass, replace
 
 from ido.planner.denials import element_words, lifting, rule_way, serving
 from ido.planner.explain import present
-from ido.planner.infeasible import TOGETHER
-from ido.planner.limit_words import BEST, LIMITS, limits_together, needs, way_out, within
+from ido.planner.infeasible import TOGETHER, kept_out_by
+from ido.planner.limit_words import (
+    BEST,
+    LIMITS,
+    better_by,
+    limits_together,
+    needs,
+    way_out,
+    within,
+)
 from ido.planner.types import Plan, PlanResult, Task, Way
 
 _STEPS_TIMES = 4
@@ -172,7 +180,7 @@ def checked_ways(
                 f"limits.max_steps to {len(better.steps)}"
             )
         else:
-            again = _told_again(at, way, better, how, denied)
+            again = _told_again(at, way, better, how, denied, least)
         reason = reason.replace(way.words, again, 1)
     # (blocking may end empty: then no one limit or rule lifted alone lets a plan through)
     return replace(result, reason=reason, blocking=tuple(blocking))
@@ -203,17 +211,21 @@ def _words(element: str) -> str:
     return " and ".join(element_words(n) for n in element.split(TOGETHER))
 
 
-def _told_again(task: Task, way: Way, better: Plan, how: str, denied: str) -> str:
+def _told_again(task: Task, way: Way, better: Plan, how: str, denied: str, least: Least) -> str:
     """The way out `way` told from `better`, the plan the rules allow with its element
-    lifted."""
+    lifted; for a limit, with the other limits that keep out a plan they allow that needs
+    less of it (`_kept_out`)."""
     if way.kind == "limits together":
         return f"{limits_together(task, way.element.split(TOGETHER), better)} ({denied})"
     if way.kind == "together":
         return way.words  # the words name no plan: they hold for the one the rules allow
     if way.element in LIMITS:
+        kept = "".join(
+            f" {within(task, n, better)}" for n in _kept_out(task, way.element, better, how, least)
+        )
         return (
             f"no plan {within(task, way.element, better)} that the plan rules allow: {denied}; the "
-            f"{how} plan they allow with {way.element} lifted, "
+            f"{how} plan they allow{kept} with {way.element} lifted, "
             f"{' → '.join(better.capabilities)}, {needs(task, way.element, better)}; "
             f"{way_out(task, way.element, better)}"
         )
@@ -222,6 +234,25 @@ def _told_again(task: Task, way: Way, better: Plan, how: str, denied: str) -> st
         return f"or {rule_way(way.element, names, better)} ({denied})"
     head = way.words.partition(" to allow ")[0]
     return f"{head} to allow {' → '.join(better.capabilities)} ({denied})"
+
+
+def _kept_out(task: Task, limit: str, plan: Plan, how: str, least: Least) -> list[str]:
+    """The other limits that keep out a plan the rules allow that needs less of `limit`
+    than `plan`, the one that needs least with `limit` alone lifted (`kept_out_by`): "the
+    fastest plan they allow with deadline lifted takes 4s" was said where a 1.5s plan they
+    allow costs more than max_cost. None when `plan` is the best, not the one that needs
+    least; a search that gives up or cannot tell names them (`plan` is the least within them)."""
+    if how != BEST[limit]:
+        return []
+
+    def lifting_helps(lifted: list[str]) -> bool:
+        try:
+            found = least(lifting(task, frozenset([limit, *lifted])), limit)
+        except GaveUp:
+            return True
+        return found is None or better_by(limit, found, plan)
+
+    return kept_out_by(task, limit, lifting_helps)
 
 
 def _closed(task: Task, way: Way, denied: str) -> str:

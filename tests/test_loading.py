@@ -1535,3 +1535,19 @@ def test_a_policy_emptied_of_its_rules_says_how_to_lift_its_last_one(tmp_path: P
         "a policy has at least one rule; to lift its last one, take the policy out of the "
         "intent's policies, or write the rule's condition as when: \"false\""
     ), problem.message
+
+
+def test_an_enforced_policy_emptied_of_its_rules_is_not_told_to_leave_the_intent(
+    tmp_path: Path,
+) -> None:
+    """An enforced policy governs every intent, named in its policies or not: "take the
+    policy out of the intent's policies" was said of one too, which changes nothing."""
+    head = POLICY.partition("  rules:")[0]
+    write(tmp_path, "policies/residency.yaml", head + "  enforced: true\n  rules: []\n")
+    problem = only(problems(tmp_path))
+    assert problem.field == "spec.rules"
+    assert "intent's policies, or" not in problem.message, problem.message
+    assert problem.message.startswith(
+        "a policy has at least one rule; to lift its last one, write the rule's condition as "
+        'when: "false", or take the policy out of the catalog (it is enforced'
+    ), problem.message

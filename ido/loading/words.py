@@ -50,6 +50,13 @@ NO_RULES = (
 )
 """What a policy with `rules: []` says: pydantic's "List should have at least 1 item after
 validation, not 0" said nothing of what to do instead."""
+NO_RULES_ENFORCED = (
+    "a policy has at least one rule; to lift its last one, write the rule's condition as "
+    'when: "false", or take the policy out of the catalog (it is enforced: it governs every '
+    "intent, whether the intent's policies name it or not)"
+)
+"""What an enforced policy with `rules: []` says: taking it out of an intent's policies,
+as `NO_RULES` offers, changes nothing for an enforced one."""
 
 
 def _problem_of(
@@ -65,7 +72,7 @@ def _problem_of(
         message = message.removeprefix("Value error, ")
     elif kind == "too_short" and loc == ("spec", "rules") and model.__name__ == "Policy":
         # (a user lifting a policy's last rule, as a no-plan reason offers, emptied the list)
-        message = NO_RULES
+        message = NO_RULES_ENFORCED if _enforced(document.data) else NO_RULES
     elif kind == "int_type" and _whole(error.get("input")):
         # (`1e3` and `20.0` are read as 1000.0 and 20.0: "got 1000.0" named no mistake)
         whole = int(error["input"])
@@ -204,6 +211,12 @@ _YAML_WORDS = frozenset({"yes", "no", "on", "off", "true", "false", "null", "y",
 
 YAML_BOOLS = "YAML reads yes, no, on, off, true and false as a bool; quote text ('no')"
 """Why a value written as `region: no` (Norway) or `tags: [on]` is a bool."""
+
+
+def _enforced(data: Any) -> bool:
+    """Whether a policy's document, as written, sets `enforced: true`."""
+    spec = data.get("spec") if isinstance(data, dict) else None
+    return isinstance(spec, dict) and spec.get("enforced") is True
 
 
 def _whole(value: Any) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import replace
 from functools import cached_property
 from typing import Any
@@ -21,6 +22,7 @@ from ido.planner.grounding import Grounded, ground
 from ido.planner.limit_words import (
     BEST,
     METRICS,
+    better_by,
     limits_together,
     needs,
     step_measure,
@@ -320,36 +322,36 @@ def _over_limit(task: Task, grounded: Grounded, solver: _Solver, name: str) -> t
 def _shaped_by(task: Task, grounded: Grounded, solver: _Solver, name: str, plan: Plan) -> list[str]:
     """The other limits that keep a plan better by `name`'s own measure than `plan` (the
     best with `name` alone relaxed) out: "the fastest plan takes 3.3s" was said where a
-    2.8s plan costs more than max_cost allows, as if none were faster. Each that does so
-    alone; every other limit set when only together they do, or when a solve gives up (the
-    words then say what is sure: `plan` is the best within them all)."""
-    others = [other for other in METRICS if other != name and getattr(task.limits, other)]
-    if not others or not _better_without(task, grounded, solver, name, plan, others):
+    2.8s plan costs more than max_cost allows, as if none were faster (`kept_out_by`)."""
+
+    def lifting_helps(lifted: list[str]) -> bool:
+        # (a solve that gives up names the limits: never wrong, `plan` is the best within them)
+        free = replace(task.limits, **dict.fromkeys([name, *lifted]))
+        try:
+            found = solver.solve(replace(task, limits=free), grounded, METRICS[name])
+        except PlanningError:
+            return True
+        return found is None or found.plan is None or better_by(name, found.plan, plan)
+
+    return kept_out_by(task, name, lifting_helps)
+
+
+def kept_out_by(task: Task, name: str, lifting_helps: Callable[[list[str]], bool]) -> list[str]:
+    """The limits besides `name` that keep out a plan better by `name`'s own measure than
+    the best with `name` alone lifted (`lifting_helps`: whether, with the limits given lifted
+    too, a better plan is found). Each that does so alone; every other limit set when only
+    together they do (the words then say what is sure: the plan is the best within them
+    all). A limit of 0 is one too: a max_cost of 0 (or what is left of one, mid-run) keeps
+    out every plan that costs."""
+    others = [
+        other for other in METRICS if other != name and getattr(task.limits, other) is not None
+    ]
+    if not others or not lifting_helps(others):
         return []
     if len(others) == 1:
         return others
-    alone = [o for o in others if _better_without(task, grounded, solver, name, plan, [o])]
+    alone = [o for o in others if lifting_helps([o])]
     return alone or others
-
-
-def _better_without(
-    task: Task, grounded: Grounded, solver: _Solver, name: str, plan: Plan, lifted: list[str]
-) -> bool:
-    """Whether, with `lifted` relaxed too, a plan is better than `plan` by `name`'s measure
-    (True when the solve gives up: the limits are then named, which is never wrong)."""
-    free = replace(task.limits, **dict.fromkeys([name, *lifted]))
-    try:
-        found = solver.solve(replace(task, limits=free), grounded, METRICS[name])
-    except PlanningError:
-        return True
-    if found is None or found.plan is None:
-        return True
-    best: Plan = found.plan
-    if name == "max_cost":
-        return best.cost < plan.cost - 1e-9
-    if name == "deadline":
-        return best.latency < plan.latency - 1e-9
-    return best.success_probability > plan.success_probability * (1 + 1e-9)
 
 
 def _words(elements: list[str]) -> str:

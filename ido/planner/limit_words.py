@@ -37,6 +37,16 @@ def within(task: Task, name: str, plan: Plan | None = None) -> str:
     return f"with success probability ≥ {written_probability(limit)}"
 
 
+def better_by(name: str, plan: Plan, than: Plan) -> bool:
+    """Whether `plan` needs less of limit `name` than `than` does (past float noise): it
+    costs less, takes less time on its critical path, or is likelier to succeed."""
+    if name == "max_cost":
+        return plan.cost < than.cost - 1e-9
+    if name == "deadline":
+        return plan.latency < than.latency - 1e-9
+    return plan.success_probability > than.success_probability * (1 + 1e-9)
+
+
 def needs(task: Task, name: str, plan: Plan) -> str:
     """`costs 2.504`, `takes 2.8s on its critical path`, `reaches 0.99499`."""
     if name == "max_cost":

@@ -522,6 +522,21 @@ def test_the_fastest_plan_is_named_within_the_budget_that_keeps_a_faster_one_out
     assert str(loose.reason).startswith("no plan within deadline 2s: the fastest plan takes 2.2s")
 
 
+@pytest.mark.parametrize("backend", ["cpsat", "search"])
+def test_a_budget_of_0_that_keeps_a_faster_plan_out_is_named(backend: str) -> None:
+    """A max_cost of 0 (what a run that spent its budget has left too) was read as no
+    limit: "the fastest plan takes 3s" was said where pay-fast's 0.2s plan costs 0.50."""
+    planner = plan if backend == "cpsat" else SearchPlanner().plan
+    free = action("pay-free", ("!state.order.paid",), {"order.paid": True}, latency=3.0)
+    fast = action("pay-fast", ("!state.order.paid",), {"order.paid": True}, cost=0.5, latency=0.2)
+    result = planner(
+        task([free, fast], ("state.order.paid",), limits=Limits(deadline=1.0, max_cost=0.0))
+    )
+    assert "no plan within deadline 1s: the fastest plan within max_cost 0.00 takes 3s" in str(
+        result.reason
+    ), result.reason
+
+
 def test_a_deadline_way_out_is_rounded_up_to_the_millisecond_not_the_second() -> None:
     """A 300ms step under a 200ms deadline: 300ms admits it, where "1s" was said."""
     done = (("job.done", True),)

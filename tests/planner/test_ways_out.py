@@ -550,6 +550,31 @@ def test_a_way_out_under_a_plan_rule_names_the_least_the_rule_allows() -> None:
         )
 
 
+def test_a_way_out_under_a_plan_rule_names_the_budget_that_keeps_a_faster_plan_out() -> None:
+    """c (2s) is the fastest within max_cost and is denied; e (4s) is the fastest the rule
+    allows within it, but d (1.5s), which the rule allows too, costs more than max_cost:
+    "the fastest plan they allow with deadline lifted, e, takes 4s" read as if none were
+    faster. The budget is named; where d is no faster, it is not."""
+
+    def told(planner: CpSatPlanner | SearchPlanner, d_latency: float) -> str:
+        task = one_step(
+            ("c", "X", 0.5, 2.0, 0.99),
+            ("d", "Y", 3.0, d_latency, 0.99),
+            ("e", "Z", 0.2, 4.0, 0.99),
+            limits=Limits(max_cost=1.0, deadline=1.0),
+        )
+        result = planner.plan(task)
+        return str(checked_ways(task, result, planner, check_for("'X' in plan.providers")).reason)
+
+    for planner in (CpSatPlanner(), SearchPlanner()):
+        assert told(planner, 1.5) == (
+            "no plan within deadline 1s that the plan rules allow: c is denied by plan rule p/r; "
+            "the fastest plan they allow within max_cost 1.00 with deadline lifted, e, takes 4s "
+            "on its critical path; raise deadline to 4s"
+        )
+        assert "the fastest plan they allow with deadline lifted, e, takes 4s" in told(planner, 5.0)
+
+
 def test_a_way_out_after_and_then_is_checked_against_the_plan_rules() -> None:
     """One step is allowed; x → y (2.00) reaches the goal in two but the rule denies it;
     u → v → w (3.00) is allowed. "raise limits.max_steps to 2, and then: … raise max_cost
