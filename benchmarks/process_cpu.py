@@ -51,7 +51,8 @@ def run_measured(
 ) -> Ran:
     """Run `argv` in `cwd` (with the environment `env`, else this one's) for at most `limit`
     seconds, in a session of its own; kill its process group at the limit (and whatever of
-    it is left when it ends) and count the CPU of every process of it."""
+    it is left when it ends, or when this process is interrupted while it waits) and count
+    the CPU of every process of it."""
     with _subreaper(), tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.perf_counter()
         process = subprocess.Popen(
@@ -65,14 +66,16 @@ def run_measured(
         )
         waiter = threading.Thread(target=_await_end, args=(process.pid,), daemon=True)
         waiter.start()
-        waiter.join(limit)
-        timed_out = waiter.is_alive()
-        _kill_group(process.pid)  # (before it is reaped: its pid names the group till then)
-        waiter.join()
-        wall = time.perf_counter() - started
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)  # (reaped here, not by Popen)
-        cpu = usage.ru_utime + usage.ru_stime + _reap_group(process.pid)
+        try:
+            waiter.join(limit)
+            timed_out = waiter.is_alive()
+        finally:  # (interrupted too: in a session of its own, the planner got no Ctrl-C)
+            _kill_group(process.pid)  # (before it is reaped: its pid names the group till then)
+            waiter.join()
+            wall = time.perf_counter() - started
+            _, status, usage = os.wait4(process.pid, 0)
+            process.returncode = os.waitstatus_to_exitcode(status)  # (reaped here, not by Popen)
+            cpu = usage.ru_utime + usage.ru_stime + _reap_group(process.pid)
         out.seek(0)
         err.seek(0)
         return Ran(

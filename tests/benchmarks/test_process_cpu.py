@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -56,3 +58,47 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+BENCHMARK = """
+import sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from process_cpu import run_measured
+run_measured([sys.executable, "planner.py"], Path("."), limit=600.0)
+"""
+"""A benchmark that runs the planner for up to 10 minutes, to be interrupted meanwhile."""
+
+
+def test_a_benchmark_interrupted_mid_run_leaves_no_planner_running(tmp_path: Path) -> None:
+    """The planner runs in a session of its own, so Ctrl-C at the terminal reaches the
+    benchmark alone: interrupted while it waited, the benchmark left the planner and its
+    search spinning, orphaned, for the rest of their time limit. Now it kills the group
+    and reaps it on the way out, as it does at the limit."""
+    (tmp_path / "planner.py").write_text(SPINNER)
+    (tmp_path / "benchmark.py").write_text(BENCHMARK)
+    spun = tmp_path / "spun.txt"
+    benchmark = subprocess.Popen(
+        [sys.executable, "benchmark.py", str(ROOT / "benchmarks")],
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    search = None
+    try:
+        for _ in range(600):  # (until the search has spun once: at most a minute)
+            said = spun.read_text().split() if spun.is_file() else []
+            if len(said) > 1:
+                search = int(said[0])
+                break
+            time.sleep(0.1)
+        assert search is not None, "the search never started"
+        benchmark.send_signal(signal.SIGINT)
+        _, stderr = benchmark.communicate(timeout=60)
+        assert "KeyboardInterrupt" in stderr, stderr  # (interrupted while it waited)
+        assert not _alive(search), "the search outlived the interrupted benchmark"
+    finally:
+        if benchmark.poll() is None:
+            benchmark.kill()
+        if search is not None and _alive(search):  # (after a failure: it must not spin on)
+            os.kill(search, signal.SIGKILL)
