@@ -51,9 +51,14 @@ def run_measured(
 ) -> Ran:
     """Run `argv` in `cwd` (with the environment `env`, else this one's) for at most `limit`
     seconds, in a session of its own; kill its process group at the limit (and whatever of
-    it is left when it ends, or when this process is interrupted while it waits) and count
-    the CPU of every process of it."""
-    with _subreaper(), tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    it is left when it ends, or when this process is interrupted or terminated while it
+    waits) and count the CPU of every process of it."""
+    with (
+        _subreaper(),
+        _terminated_as_interrupted(),
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+    ):
         started = time.perf_counter()
         process = subprocess.Popen(
             argv,
@@ -107,6 +112,27 @@ def _reap_group(group: int) -> float:
         except ChildProcessError:
             return cpu
         cpu += usage.ru_utime + usage.ru_stime
+
+
+@contextlib.contextmanager
+def _terminated_as_interrupted() -> Iterator[None]:
+    """SIGTERM (`timeout`, `kill`) raised as KeyboardInterrupt while a run lasts, so that
+    this process kills the planner's group on its way out: the planner, in a session of
+    its own, gets neither signal. Only in the main thread and where nothing else handles
+    SIGTERM."""
+    main = threading.current_thread() is threading.main_thread()
+    if not main or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        yield
+        return
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
 
 
 @contextlib.contextmanager

@@ -9,6 +9,8 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
 
@@ -70,11 +72,14 @@ run_measured([sys.executable, "planner.py"], Path("."), limit=600.0)
 """A benchmark that runs the planner for up to 10 minutes, to be interrupted meanwhile."""
 
 
-def test_a_benchmark_interrupted_mid_run_leaves_no_planner_running(tmp_path: Path) -> None:
-    """The planner runs in a session of its own, so Ctrl-C at the terminal reaches the
-    benchmark alone: interrupted while it waited, the benchmark left the planner and its
-    search spinning, orphaned, for the rest of their time limit. Now it kills the group
-    and reaps it on the way out, as it does at the limit."""
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["Ctrl-C", "SIGTERM"])
+def test_a_benchmark_interrupted_mid_run_leaves_no_planner_running(
+    tmp_path: Path, stop: signal.Signals
+) -> None:
+    """The planner runs in a session of its own, so Ctrl-C at the terminal (or `timeout`'s
+    SIGTERM) reaches the benchmark alone: stopped while it waited, the benchmark left the
+    planner and its search spinning, orphaned, for the rest of their time limit. Now it
+    kills the group and reaps it on the way out, as it does at the limit."""
     (tmp_path / "planner.py").write_text(SPINNER)
     (tmp_path / "benchmark.py").write_text(BENCHMARK)
     spun = tmp_path / "spun.txt"
@@ -93,7 +98,7 @@ def test_a_benchmark_interrupted_mid_run_leaves_no_planner_running(tmp_path: Pat
                 break
             time.sleep(0.1)
         assert search is not None, "the search never started"
-        benchmark.send_signal(signal.SIGINT)
+        benchmark.send_signal(stop)
         _, stderr = benchmark.communicate(timeout=60)
         assert "KeyboardInterrupt" in stderr, stderr  # (interrupted while it waited)
         assert not _alive(search), "the search outlived the interrupted benchmark"
