@@ -29,6 +29,9 @@ from pathlib import Path
 PR_SET_CHILD_SUBREAPER = 36
 """prctl's option (linux/prctl.h) that hands this process the orphans of its descendants."""
 
+PR_GET_CHILD_SUBREAPER = 37
+"""prctl's option (linux/prctl.h) that tells whether this process is a subreaper."""
+
 
 @dataclass(frozen=True)
 class Ran:
@@ -137,9 +140,15 @@ def _interrupt(signum: int, frame: object) -> None:
 
 @contextlib.contextmanager
 def _subreaper() -> Iterator[None]:
-    """This process as the subreaper of its descendants while a run lasts (Linux only)."""
+    """This process as the subreaper of its descendants while a run lasts (Linux only),
+    and as it was afterwards: one that was a subreaper before (a supervisor, a test
+    harness) stays one."""
     prctl = _prctl()
-    if prctl is None or prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+    was = ctypes.c_int(0)
+    if prctl is None or prctl(PR_GET_CHILD_SUBREAPER, ctypes.byref(was), 0, 0, 0) != 0:
+        yield
+        return
+    if was.value or prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
         yield
         return
     try:

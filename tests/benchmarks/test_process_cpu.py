@@ -107,3 +107,34 @@ def test_a_benchmark_interrupted_mid_run_leaves_no_planner_running(
             benchmark.kill()
         if search is not None and _alive(search):  # (after a failure: it must not spin on)
             os.kill(search, signal.SIGKILL)
+
+
+STAYS_A_SUBREAPER = """
+import ctypes, sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from process_cpu import run_measured
+prctl = ctypes.CDLL(None, use_errno=True).prctl
+assert prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
+run_measured([sys.executable, "-c", "pass"], Path("."), limit=60.0)
+was = ctypes.c_int(0)
+assert prctl(37, ctypes.byref(was), 0, 0, 0) == 0  # PR_GET_CHILD_SUBREAPER
+print(was.value)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux's")
+def test_a_process_that_was_a_subreaper_still_is_one_after_a_run(tmp_path: Path) -> None:
+    """A run made the benchmark a child subreaper and then no longer one, whatever it was
+    before: a supervisor that was one (to reap its own orphans) lost it to a run. Now it
+    is left as it was."""
+    done = subprocess.run(
+        [sys.executable, "-c", STAYS_A_SUBREAPER, str(ROOT / "benchmarks")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["1"], done.stdout
