@@ -33,9 +33,14 @@ FLOORS = {
 """What any `ido` command costs at least: the interpreter's start, and Typer's import."""
 
 
-def measured(argv: list[str], work: Path, env: dict[str, str]) -> tuple[float, float]:
-    """CPU and wall seconds of one run of `argv` in `work`, under `env`."""
-    ran = run_measured(argv, work, 120.0, env)
+def measured(
+    argv: list[str], work: Path, env: dict[str, str], limit: float = 120.0
+) -> tuple[float, float]:
+    """CPU and wall seconds of one run of `argv` in `work`, under `env`, which must end
+    within `limit` seconds."""
+    ran = run_measured(argv, work, limit, env)
+    if ran.timed_out:
+        raise SystemExit(f"{' '.join(argv)} did not end within {limit:g} s: killed")
     if ran.returncode not in (0, 1):
         raise SystemExit(f"{' '.join(argv)} exited with {ran.returncode}: {ran.stderr[-400:]}")
     return ran.cpu_s, ran.wall_s

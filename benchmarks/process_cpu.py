@@ -29,6 +29,9 @@ from pathlib import Path
 PR_SET_CHILD_SUBREAPER = 36
 """prctl's option (linux/prctl.h) that hands this process the orphans of its descendants."""
 
+PR_GET_CHILD_SUBREAPER = 37
+"""prctl's option (linux/prctl.h) that tells whether this process is a subreaper."""
+
 
 @dataclass(frozen=True)
 class Ran:
@@ -51,8 +54,14 @@ def run_measured(
 ) -> Ran:
     """Run `argv` in `cwd` (with the environment `env`, else this one's) for at most `limit`
     seconds, in a session of its own; kill its process group at the limit (and whatever of
-    it is left when it ends) and count the CPU of every process of it."""
-    with _subreaper(), tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+    it is left when it ends, or when this process is interrupted or terminated while it
+    waits) and count the CPU of every process of it."""
+    with (
+        _subreaper(),
+        _terminated_as_interrupted(),
+        tempfile.TemporaryFile() as out,
+        tempfile.TemporaryFile() as err,
+    ):
         started = time.perf_counter()
         process = subprocess.Popen(
             argv,
@@ -65,14 +74,16 @@ def run_measured(
         )
         waiter = threading.Thread(target=_await_end, args=(process.pid,), daemon=True)
         waiter.start()
-        waiter.join(limit)
-        timed_out = waiter.is_alive()
-        _kill_group(process.pid)  # (before it is reaped: its pid names the group till then)
-        waiter.join()
-        wall = time.perf_counter() - started
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)  # (reaped here, not by Popen)
-        cpu = usage.ru_utime + usage.ru_stime + _reap_group(process.pid)
+        try:
+            waiter.join(limit)
+            timed_out = waiter.is_alive()
+        finally:  # (interrupted too: in a session of its own, the planner got no Ctrl-C)
+            _kill_group(process.pid)  # (before it is reaped: its pid names the group till then)
+            waiter.join()
+            wall = time.perf_counter() - started
+            _, status, usage = os.wait4(process.pid, 0)
+            process.returncode = os.waitstatus_to_exitcode(status)  # (reaped here, not by Popen)
+            cpu = usage.ru_utime + usage.ru_stime + _reap_group(process.pid)
         out.seek(0)
         err.seek(0)
         return Ran(
@@ -107,10 +118,37 @@ def _reap_group(group: int) -> float:
 
 
 @contextlib.contextmanager
+def _terminated_as_interrupted() -> Iterator[None]:
+    """SIGTERM (`timeout`, `kill`) raised as KeyboardInterrupt while a run lasts, so that
+    this process kills the planner's group on its way out: the planner, in a session of
+    its own, gets neither signal. Only in the main thread and where nothing else handles
+    SIGTERM."""
+    main = threading.current_thread() is threading.main_thread()
+    if not main or signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL:
+        yield
+        return
+    signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, signal.SIG_DFL)
+
+
+def _interrupt(signum: int, frame: object) -> None:
+    raise KeyboardInterrupt(f"signal {signum}")
+
+
+@contextlib.contextmanager
 def _subreaper() -> Iterator[None]:
-    """This process as the subreaper of its descendants while a run lasts (Linux only)."""
+    """This process as the subreaper of its descendants while a run lasts (Linux only),
+    and as it was afterwards: one that was a subreaper before (a supervisor, a test
+    harness) stays one."""
     prctl = _prctl()
-    if prctl is None or prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
+    was = ctypes.c_int(0)
+    if prctl is None or prctl(PR_GET_CHILD_SUBREAPER, ctypes.byref(was), 0, 0, 0) != 0:
+        yield
+        return
+    if was.value or prctl(PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0) != 0:
         yield
         return
     try:

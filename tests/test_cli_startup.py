@@ -143,3 +143,16 @@ def test_the_help_still_lists_every_command(project: Path) -> None:
 
     listed = [name for name, *_ in COMMANDS if f"\n  {name} " in done.stdout]
     assert listed == [name for name, *_ in COMMANDS], done.stdout
+
+
+def test_ido_cli_has_the_app_and_no_other_name_it_does_not_define(tmp_path: Path) -> None:
+    """`ido.cli.app` is made when first asked for, by a module `__getattr__`, which made
+    every name of `ido.cli` exist for mypy: `from ido.cli import mian` type-checked. Now
+    `app` alone is declared, and a name the module lacks is a type error again."""
+    from mypy import api
+
+    probe = tmp_path / "probe.py"
+    probe.write_text("from ido.cli import COMMANDS, app, mian\n\nprint(COMMANDS, app, mian)\n")
+    said, _, status = api.run([str(probe)])
+    assert status == 1, said
+    assert said.count("error:") == 1 and 'has no attribute "mian"' in said, said

@@ -8,7 +8,7 @@ import contextlib
 import importlib
 import sys
 import threading
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -97,13 +97,18 @@ def ido_app(only: str | None = None) -> IdoTyper:
     return made
 
 
-def __getattr__(name: str) -> IdoTyper:
-    """`ido.cli.app`: the app with every command, made when first asked for."""
-    if name != "app":
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    made = ido_app()
-    globals()["app"] = made
-    return made
+if TYPE_CHECKING:
+    app: IdoTyper
+    """The app with every command (`ido_app()`), made when first asked for."""
+else:  # (for mypy, a module's `__getattr__` would make every name of it exist)
+
+    def __getattr__(name: str) -> IdoTyper:
+        """`ido.cli.app`: the app with every command, made when first asked for."""
+        if name != "app":
+            raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+        made = ido_app()
+        globals()["app"] = made
+        return made
 
 
 def _app_for(argv: list[str]) -> IdoTyper:

@@ -4,8 +4,12 @@ from __future__ import annotations
 
 import os
 import signal
+import subprocess
 import sys
+import time
 from pathlib import Path
+
+import pytest
 
 ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT / "benchmarks"))
@@ -56,3 +60,81 @@ def _alive(pid: int) -> bool:
     except ProcessLookupError:
         return False
     return True
+
+
+BENCHMARK = """
+import sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from process_cpu import run_measured
+run_measured([sys.executable, "planner.py"], Path("."), limit=600.0)
+"""
+"""A benchmark that runs the planner for up to 10 minutes, to be interrupted meanwhile."""
+
+
+@pytest.mark.parametrize("stop", [signal.SIGINT, signal.SIGTERM], ids=["Ctrl-C", "SIGTERM"])
+def test_a_benchmark_interrupted_mid_run_leaves_no_planner_running(
+    tmp_path: Path, stop: signal.Signals
+) -> None:
+    """The planner runs in a session of its own, so Ctrl-C at the terminal (or `timeout`'s
+    SIGTERM) reaches the benchmark alone: stopped while it waited, the benchmark left the
+    planner and its search spinning, orphaned, for the rest of their time limit. Now it
+    kills the group and reaps it on the way out, as it does at the limit."""
+    (tmp_path / "planner.py").write_text(SPINNER)
+    (tmp_path / "benchmark.py").write_text(BENCHMARK)
+    spun = tmp_path / "spun.txt"
+    benchmark = subprocess.Popen(
+        [sys.executable, "benchmark.py", str(ROOT / "benchmarks")],
+        cwd=tmp_path,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
+    search = None
+    try:
+        for _ in range(600):  # (until the search has spun once: at most a minute)
+            said = spun.read_text().split() if spun.is_file() else []
+            if len(said) > 1:
+                search = int(said[0])
+                break
+            time.sleep(0.1)
+        assert search is not None, "the search never started"
+        benchmark.send_signal(stop)
+        _, stderr = benchmark.communicate(timeout=60)
+        assert "KeyboardInterrupt" in stderr, stderr  # (interrupted while it waited)
+        assert not _alive(search), "the search outlived the interrupted benchmark"
+    finally:
+        if benchmark.poll() is None:
+            benchmark.kill()
+        if search is not None and _alive(search):  # (after a failure: it must not spin on)
+            os.kill(search, signal.SIGKILL)
+
+
+STAYS_A_SUBREAPER = """
+import ctypes, sys
+from pathlib import Path
+sys.path.insert(0, sys.argv[1])
+from process_cpu import run_measured
+prctl = ctypes.CDLL(None, use_errno=True).prctl
+assert prctl(36, 1, 0, 0, 0) == 0  # PR_SET_CHILD_SUBREAPER
+run_measured([sys.executable, "-c", "pass"], Path("."), limit=60.0)
+was = ctypes.c_int(0)
+assert prctl(37, ctypes.byref(was), 0, 0, 0) == 0  # PR_GET_CHILD_SUBREAPER
+print(was.value)
+"""
+
+
+@pytest.mark.skipif(not sys.platform.startswith("linux"), reason="prctl is Linux's")
+def test_a_process_that_was_a_subreaper_still_is_one_after_a_run(tmp_path: Path) -> None:
+    """A run made the benchmark a child subreaper and then no longer one, whatever it was
+    before: a supervisor that was one (to reap its own orphans) lost it to a run. Now it
+    is left as it was."""
+    done = subprocess.run(
+        [sys.executable, "-c", STAYS_A_SUBREAPER, str(ROOT / "benchmarks")],
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["1"], done.stdout
