@@ -96,3 +96,29 @@ def test_ido_run_in_a_journal_damaged_in_an_old_run_runs_nothing(project: Path) 
     assert out.startswith("error: journal .ido/ido.db is damaged ("), out
     assert "nothing was written to it" in out
     assert (project / "calls.log").read_text() == ""  # no step performed
+
+
+def test_a_worker_does_not_check_again_the_journal_its_command_checked(project: Path) -> None:
+    """Each worker of `ido run --processes N` checked the whole file again as it opened the
+    journal, right after the command had (about 0.2 s of CPU each on a 100 MB journal,
+    N at once): a worker let go opens it unchecked. (Damaged here only to tell whether
+    the worker checked: a command would not have let it go.)"""
+    import subprocess
+
+    from ido.fanout import worker_command
+
+    path = journal_of(project / "big.db")
+    damage_old_page(path, 0, b"\x0d" + b"\xff" * 31)
+    done = subprocess.run(
+        worker_command(["run", "--journal", str(path), "--worker", "--", "ship-order"]),
+        cwd=project,
+        check=False,
+        input="go\n\n",  # let go, then dealt nothing
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "damaged" not in done.stderr
+    with pytest.raises(DamagedJournal):  # (as the command opens it: checked)
+        SqliteJournal(path)
