@@ -209,7 +209,7 @@ def test_the_commands_a_damaged_journal_is_told_with_work_on_a_path_with_a_space
         assert [run.id for run in saved.runs()] == ["r1"]
     (tmp_path / "saved.db").replace(journal)  # (readable again: what `.dump` reads)
     told = str(damaged(journal, sqlite3.DatabaseError("database disk image is malformed")))
-    dump = told.split("sqlite3 shell: ")[1].split(" (.recover")[0]
+    dump = told.split("sqlite3 shell: ")[1].split(" (.recover", 1)[0]
     subprocess.run(["sh", "-c", dump], cwd=tmp_path, check=True, capture_output=True)
     saved = sqlite3.connect(tmp_path / "saved.db")
     assert saved.execute("SELECT id FROM runs").fetchall() == [("r1",)]
