@@ -233,7 +233,7 @@ def run(
     # One journal for all: runs side by side share its commits (see SqliteJournal).
     with (
         _telemetry() as telemetry,
-        SqliteJournal(journal) as store,
+        SqliteJournal(journal, checked=worker) as store,  # (a worker's: by the command)
         ThreadPoolExecutor(max_workers=concurrency) as pool,
     ):
         try:

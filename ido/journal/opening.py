@@ -32,11 +32,13 @@ if TYPE_CHECKING:
 class _Opened:
     """A journal's file opened and its schema checked (the base of `SqliteJournal`)."""
 
-    def __init__(self, path: Path | str, *, reading: bool = False) -> None:
+    def __init__(self, path: Path | str, *, reading: bool = False, checked: bool = False) -> None:
         """Open (or make) the journal at `path`. `reading`: for a command that only reads
         (`ido runs`, `explain`, `audit`, …), which opens a journal it may not write (on a
         read-only mount, a backup, an archive) read-only rather than refuse it, and makes
-        none that is not there (`NotFoundError`)."""
+        none that is not there (`NotFoundError`). `checked`: the file was just checked
+        whole by the process that started this one (a worker of `ido run --processes`,
+        whose command opened the journal before letting it go), so it is not again."""
         self.path = Path(path)
         self._where = self.path.absolute()  # (a `python:` step may chdir: `_check_file`)
         self._lock = threading.RLock()  # the connection: one statement at a time
@@ -59,7 +61,7 @@ class _Opened:
             make_private(self.path)
             self._db = opened = _connect(str(self.path))
             with self._lock:
-                current = self._setup(reading)
+                current = self._setup(reading, checked)
             if not current:  # an older journal a reading command opened: read as it is
                 opened.close()
                 self._db = opened = _read_only(self.path)
@@ -120,15 +122,15 @@ class _Opened:
                 "run, give --journal a journal ido may write"
             )
 
-    def _setup(self, reading: bool = False) -> bool:
+    def _setup(self, reading: bool = False, checked: bool = False) -> bool:
         """WAL mode, the schema and its version; retried while another process sets it up.
         False, with nothing written, for a journal of an older schema opened by a command
         that only reads (`reading`): upgrading it would lock out the older ido that may
         still write it (`ido runs` on an archive), so it is read as it is.
 
         A journal opened to write is checked first, when small enough
-        (`integrity.checked_at_open`): damage where opening reads nothing (an old run's
-        events) let a run go on writing into the damaged file.
+        (`integrity.checked_at_open`) and not `checked` already: damage where opening
+        reads nothing (an old run's events) let a run go on writing into the damaged file.
 
         Switching to WAL takes a lock SQLite's busy timeout does not wait for, so several
         runs opening a new journal at once would otherwise see "database is locked".
@@ -138,7 +140,7 @@ class _Opened:
                 version = self._check_version()  # before WAL mode, which writes the file
                 if reading and version is not None and version < SCHEMA_VERSION:
                     return False
-                if not reading and version is not None and checked_at_open(self.path):
+                if not (reading or checked) and version is not None and checked_at_open(self.path):
                     self._check_pages()  # (damage where opening reads nothing: old runs)
                 self._db.execute("PRAGMA journal_mode=WAL")
                 self._db.execute("PRAGMA synchronous=FULL")

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import errno
 import os
+import shlex
 import sqlite3
 from pathlib import Path
 
@@ -61,8 +62,10 @@ def damaged(path: Path | str, error: BaseException | str, opening: bool = False)
     `.dump` is what it advises: `.recover` needs a shell built with it, and Debian 12's is
     not (`no such table: sqlite_dbpage`, and an empty file). A file whose first bytes are
     not SQLite's (`file is not a database`), which the shell cannot read either, said
-    only `cannot open journal …: file is not a database`."""
+    only `cannot open journal …: file is not a database`. The commands it gives quote the
+    path as the shell reads it (`cp my journal.db saved.db` copied nothing)."""
     unwritten = "; nothing was written to it" if opening else ""
+    typed = shlex.quote(str(path))  # (a path with a space, as the shell is to read it)
     if isinstance(error, BaseException) and _is(
         error, sqlite3.SQLITE_NOTADB, "file is not a database"
     ):
@@ -70,13 +73,13 @@ def damaged(path: Path | str, error: BaseException | str, opening: bool = False)
             f"journal {path} is damaged, or no journal ({error}): its first bytes are not a "
             f"SQLite database's{unwritten}. Restore it from a copy or an archive; when only "
             "its first 16 bytes were overwritten, a copy with them written back reads again: "
-            f"cp {path} saved.db; printf 'SQLite format 3\\000' | dd of=saved.db bs=16 "
+            f"cp {typed} saved.db && printf 'SQLite format 3\\000' | dd of=saved.db bs=16 "
             "count=1 conv=notrunc. A file that is no journal: give --journal an ido journal"
         )
     return DamagedJournal(
         f"journal {path} is damaged ({error}): SQLite cannot read it whole{unwritten}. "
         "Restore it from a copy or an archive, or save what can still be read of it in a "
-        f"new journal with the sqlite3 shell: sqlite3 {path} .dump | sqlite3 saved.db "
+        f"new journal with the sqlite3 shell: sqlite3 {typed} .dump | sqlite3 saved.db "
         "(.recover in place of .dump saves more, where the shell has it)"
     )
 

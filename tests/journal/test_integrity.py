@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from typer.testing import CliRunner
@@ -96,3 +97,54 @@ def test_ido_run_in_a_journal_damaged_in_an_old_run_runs_nothing(project: Path) 
     assert out.startswith("error: journal .ido/ido.db is damaged ("), out
     assert "nothing was written to it" in out
     assert (project / "calls.log").read_text() == ""  # no step performed
+
+
+def test_a_worker_does_not_check_again_the_journal_its_command_checked(project: Path) -> None:
+    """Each worker of `ido run --processes N` checked the whole file again as it opened the
+    journal, right after the command had (about 0.2 s of CPU each on a 100 MB journal,
+    N at once): a worker let go opens it unchecked. (Damaged here only to tell whether
+    the worker checked: a command would not have let it go.)"""
+    import subprocess
+
+    from ido.fanout import worker_command
+
+    path = journal_of(project / "big.db")
+    damage_old_page(path, 0, b"\x0d" + b"\xff" * 31)
+    done = subprocess.run(
+        worker_command(["run", "--journal", str(path), "--worker", "--", "ship-order"]),
+        cwd=project,
+        check=False,
+        input="go\n\n",  # let go, then dealt nothing
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "damaged" not in done.stderr
+    with pytest.raises(DamagedJournal):  # (as the command opens it: checked)
+        SqliteJournal(path)
+
+
+def test_a_temporal_import_reading_a_catalog_does_not_check_the_journal_whole(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """`ido temporal pull` looked up a big catalog's digests in a journal opened to write,
+    so the journal was checked whole for that read, then again by the import that wrote
+    the events (about 0.2 s each a 100 MB journal): the look-up opens it to read."""
+    from ido.cli.temporal import _catalogs
+    from ido.journal import opening
+
+    path = journal_of(tmp_path / "ido.db", runs=2)
+    checks: list[bool] = []
+    checked = opening.problems
+
+    def counted(db: sqlite3.Connection, whole: bool = False) -> list[str]:
+        checks.append(whole)
+        return checked(db, whole)
+
+    monkeypatch.setattr(opening, "problems", counted)
+    no_catalog = SimpleNamespace(capabilities={})  # (the journal holds none of the key either)
+    assert _catalogs(path, loaded=no_catalog)("no such key") is None
+    assert checks == []
+    SqliteJournal(path).close()  # (what the import does: checked once)
+    assert checks == [False]

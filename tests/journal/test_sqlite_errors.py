@@ -15,6 +15,7 @@ from typer.testing import CliRunner
 from ido.cli import app
 from ido.errors import JournalError
 from ido.journal import SqliteJournal, integrity
+from ido.journal.sqlite_errors import damaged
 
 runner = CliRunner()
 
@@ -154,7 +155,7 @@ def test_a_journal_whose_first_bytes_were_overwritten_is_named_with_what_to_do(
             "error: journal .ido/ido.db is damaged, or no journal (file is not a database): "
             "its first bytes are not a SQLite database's; nothing was written to it. Restore "
             "it from a copy or an archive; when only its first 16 bytes were overwritten, a "
-            "copy with them written back reads again: cp .ido/ido.db saved.db; printf "
+            "copy with them written back reads again: cp .ido/ido.db saved.db && printf "
         ), out
     assert journal.read_bytes() == before
     advice = out.split("reads again: ")[1].split(". A file that is no journal")[0]
@@ -182,3 +183,34 @@ def test_an_error_is_read_by_sqlite_s_code_not_by_its_words(tmp_path: Path) -> N
     assert not blames_permissions(raised.value, tmp_path / "other.db")
     assert why_not_written(raised.value) == "a read-only file, folder or mount?"
     assert not is_damaged(raised.value)
+
+
+def test_the_commands_a_damaged_journal_is_told_with_work_on_a_path_with_a_space(
+    tmp_path: Path,
+) -> None:
+    """`cp my journal.db saved.db` and `sqlite3 my journal.db .dump` were given unquoted: a
+    path with a space copied nothing (cp: cannot stat 'my'), and the shell read `journal.db`
+    as SQL. Each is given as the shell reads it, and done as said, saves the runs."""
+    folder = tmp_path / "Ops Team"
+    folder.mkdir()
+    journal = folder / "my journal.db"
+    with SqliteJournal(journal) as store:
+        store.start_run("r1", "ship", "2026-12-07T00:00:00.000+00:00", {})
+    db = sqlite3.connect(journal)
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    with journal.open("r+b") as file:
+        file.write(b"garbage garbage!")
+    with pytest.raises(JournalError) as refused:
+        SqliteJournal(journal)
+    advice = str(refused.value).split("reads again: ")[1].split(". A file that is no")[0]
+    subprocess.run(["sh", "-c", advice], cwd=tmp_path, check=True, capture_output=True)
+    with SqliteJournal(tmp_path / "saved.db", reading=True) as saved:
+        assert [run.id for run in saved.runs()] == ["r1"]
+    (tmp_path / "saved.db").replace(journal)  # (readable again: what `.dump` reads)
+    told = str(damaged(journal, sqlite3.DatabaseError("database disk image is malformed")))
+    dump = told.split("sqlite3 shell: ")[1].split(" (.recover", 1)[0]
+    subprocess.run(["sh", "-c", dump], cwd=tmp_path, check=True, capture_output=True)
+    saved = sqlite3.connect(tmp_path / "saved.db")
+    assert saved.execute("SELECT id FROM runs").fetchall() == [("r1",)]
+    saved.close()
