@@ -982,8 +982,31 @@ def test_a_damaged_index_the_chains_do_not_read_is_reported_apart_from_broken_ru
     before = damaged.read_bytes()
     code, out = ido("verify", *(["--archive", str(damaged)] if archived else []))
     assert code == 2, out
+    if archived:  # (the journal's findings first: the archive's damage hid them)
+        first, out = out.split("\n", 1)
+        assert first.endswith("2 runs checked: 2 intact, 0 recorded before chaining, 0 broken")
     assert out.startswith(  # (what SQLite found: `On tree page 7 cell 0: Offset 65535 …`)
         f"error: journal {damaged.relative_to(project) if not archived else damaged} is damaged ("
     ), out
     assert "; nothing was written to it. Restore it from a copy or an archive" in out
     assert damaged.read_bytes() == before
+
+
+def test_a_damaged_archive_does_not_hide_the_journal_s_broken_runs(
+    journal: Path, project: Path
+) -> None:
+    """A damaged `--archive` stopped verify before its report: a run of the journal edited
+    by hand went untold, in text and JSON."""
+    archive = project / "archive.db"
+    archive.write_bytes(b"these are my notes, not a journal" * 200)
+    victim = run_ids(journal)[0]
+    sql(journal, "UPDATE runs SET cost = 0.01 WHERE id = ?", victim)
+    code, out = ido("verify", "--archive", str(archive))
+    assert code == 2, out
+    assert f"broken: run {victim}" in out, out
+    assert f"error: journal {archive} is damaged, or no journal" in out, out
+    code, out = ido("verify", "--archive", str(archive), "--format", "json")
+    assert code == 2, out
+    told = json.loads(out[: out.rindex("}") + 1])
+    assert [b["run"] for b in told["broken"]] == [victim]
+    assert told["damaged"][0]["file"] == str(archive) and not told["ok"]

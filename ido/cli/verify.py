@@ -11,12 +11,12 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, NoReturn
 
 import typer
 
 from ido.cli.common import DEFAULT_JOURNAL, JournalOpt, _check_format, _guard, _journal_there
-from ido.errors import NotFoundError
+from ido.errors import DamagedJournal, NotFoundError
 
 if TYPE_CHECKING:
     from ido.journal.chain import Checked
@@ -82,15 +82,23 @@ def verify(
     for archive in archives or []:
         if not archive.is_file():
             raise NotFoundError(f"no archive at {archive} (--archive names it)")
+    damaged: list[tuple[Path, DamagedJournal]] = []  # (each told: the first damaged one hid
+    checked = 0  # the findings of the others: a damaged archive, the journal's broken runs)
     for path in [journal, *(archives or [])]:
         if path != journal or _journal_there(path):
-            _verify_one(path, wanted, found)
+            try:
+                _verify_one(path, wanted, found)
+                checked += 1
+            except DamagedJournal as exc:
+                damaged.append((path, exc))
+    if damaged and not checked:
+        _tell_damaged(damaged)
     missing = sorted(set(wanted) - found.seen)
     failed = bool(found.broken() or found.changed or missing)
     if fmt == "json":
         typer.echo(
             json.dumps(
-                _as_json(journal, archives, listed, wanted, found, missing),
+                _as_json(journal, archives, listed, wanted, found, missing, damaged),
                 indent=2,
                 default=repr,  # an event's number edited by hand into bytes
             )
@@ -103,8 +111,17 @@ def verify(
             for c in found.of("intact"):
                 typer.echo(f"{c.run_id} {c.head_seq} {c.head}")
         typer.echo(_text(journal, listed, wanted, found, missing), nl=False, err=heads)
+    if damaged:
+        _tell_damaged(damaged)
     if failed:
         raise typer.Exit(1)
+
+
+def _tell_damaged(damaged: list[tuple[Path, DamagedJournal]]) -> NoReturn:
+    """Say each damaged file, as any error is said, and exit as a damaged journal does."""
+    for _, exc in damaged:
+        typer.echo(f"error: {exc}", err=True)
+    raise typer.Exit(damaged[0][1].exit_code)
 
 
 def _verify_one(path: Path, wanted: dict[str, tuple[int, str]], found: _Found) -> None:
@@ -248,6 +265,7 @@ def _as_json(
     wanted: dict[str, tuple[int, str]],
     found: _Found,
     missing: list[str],
+    damaged: list[tuple[Path, DamagedJournal]],
 ) -> dict[str, Any]:
     return {
         "journal": str(journal),
@@ -264,5 +282,6 @@ def _as_json(
         "listed": len(wanted),
         "changed": found.changed,
         "missing": missing,
-        "ok": not (found.broken() or found.changed or missing),
+        "damaged": [{"file": str(path), "problem": str(exc)} for path, exc in damaged],
+        "ok": not (found.broken() or found.changed or missing or damaged),
     }
