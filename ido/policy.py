@@ -55,6 +55,12 @@ class Rulebook:
     def sources(self) -> tuple[str, ...]:
         return tuple(dict.fromkeys(s for s, _ in self.rules))
 
+    @property
+    def policies(self) -> list[str]:
+        """The policies in force, by name (enforced ones too): the sources but the intent's
+        own rules. A decision records them, and the owners of those that name one."""
+        return [s for s in self.sources if not s.startswith("intent:")]
+
 
 def intent_source(intent: Intent) -> str:
     return f"intent:{intent.name}"

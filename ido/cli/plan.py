@@ -184,8 +184,7 @@ def _with_owners(told: dict[str, Any], loaded: Any, chosen: Any) -> dict[str, An
     from ido.explain_rejected import owned_rejections
     from ido.policy import owners_of, rulebook
 
-    named = [s for s in rulebook(chosen, loaded.policies).sources if not s.startswith("intent:")]
-    owners = owners_of(named, loaded.policies)
+    owners = owners_of(rulebook(chosen, loaded.policies).policies, loaded.policies)
     if not owners:
         return told
     return {**told, "policy_owners": owners, "result": owned_rejections(told["result"], owners)}

@@ -424,8 +424,7 @@ class LocalRuntime(Executing, Compensating):
         # With the state just observed, these are every input of the decision: replay
         # re-decides from them (`ido.replay`).
         # Every policy in force (enforced ones too), so replay applies exactly these.
-        sources = rulebook(intent, self.catalog.policies).sources
-        named = [s for s in sources if not s.startswith("intent:")]
+        named = rulebook(intent, self.catalog.policies).policies
         inputs = {
             "now": now,
             "policies": named,
