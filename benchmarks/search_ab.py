@@ -27,6 +27,7 @@ import statistics
 import subprocess
 import sys
 from pathlib import Path
+from typing import TypedDict
 
 ROOT = Path(__file__).resolve().parents[1]
 IPC = ROOT.parent / "shared" / "benchmarks" / "pddl"
@@ -64,21 +65,48 @@ def child(spec: str, max_states: int) -> None:
     print(json.dumps({"steps": steps, "cost": cost, "expanded": search.expanded, "cpu": cpu}))
 
 
-def run(root: Path, spec: str, max_states: int) -> dict[str, object]:
-    """What `child` prints for `spec`, with `root`'s `ido` first on the path."""
+class Found(TypedDict):
+    """What `child` prints: the plan's steps (["gave up"] past the budget), its cost, the
+    expansions and the CPU seconds of the search alone."""
+
+    steps: list[str] | None
+    cost: float | None
+    expanded: int
+    cpu: float
+
+
+def run(root: Path, spec: str, max_states: int) -> Found:
+    """What `child` prints for `spec`, with `root`'s `ido` first on the path; a child that
+    fails stops the script with its last line (an older checkout's `ido` may lack what
+    `child` imports)."""
     env = dict(os.environ, PYTHONPATH=str(root))
     args = [sys.executable, __file__, "--child", spec, "--states", str(max_states)]
-    done = subprocess.run(args, env=env, capture_output=True, text=True, check=True)
-    answer: dict[str, object] = json.loads(done.stdout.splitlines()[-1])
+    done = subprocess.run(args, env=env, capture_output=True, text=True, check=False)
+    printed = done.stdout.splitlines()
+    if done.returncode != 0 or not printed:
+        said = done.stderr.strip().splitlines() or [f"exit status {done.returncode}"]
+        raise SystemExit(f"{spec}: the search with {root}'s ido failed: {said[-1]}")
+    answer: Found = json.loads(printed[-1])
     return answer
+
+
+def positive(text: str) -> int:
+    """A count of at least 1, for `--turns` and `--states`."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number of at least 1")
+    return value
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
     parser.add_argument("--before", type=Path, help="root of the other checkout")
     parser.add_argument("--problems", default="depot/p03,gripper/prob05")
-    parser.add_argument("--turns", type=int, default=3, help="timed runs per side")
-    parser.add_argument("--states", type=int, default=200_000, help="the search's budget")
+    parser.add_argument("--turns", type=positive, default=3, help="timed runs per side")
+    parser.add_argument("--states", type=positive, default=200_000, help="the search's budget")
     parser.add_argument("--check-only", action="store_true", help="one checkout, once each")
     parser.add_argument("--child", help=argparse.SUPPRESS)
     args = parser.parse_args()
@@ -98,7 +126,7 @@ def main() -> None:
     if args.check_only:
         for spec in specs:
             found = run(args.before or ROOT, spec, args.states)
-            print(spec, found["cost"], found["expanded"], " ".join(found["steps"] or []))  # type: ignore[arg-type]
+            print(spec, found["cost"], found["expanded"], " ".join(found["steps"] or []))
         return
     if args.before is None:
         raise SystemExit("--before: give the root of another ido checkout")
@@ -108,19 +136,23 @@ def main() -> None:
     ratios = []
     for spec in specs:
         best = dict.fromkeys(sides, float("inf"))
-        seen: dict[str, dict[str, object]] = {}
+        seen: dict[str, tuple[list[str] | None, float | None, int]] = {}
         for turn in range(args.turns):
             for side in sorted(sides, reverse=turn % 2 == 1):
                 found = run(sides[side], spec, args.states)
-                found_cpu = float(found.pop("cpu"))  # type: ignore[arg-type]
-                if seen.setdefault(side, found) != found or seen.get("before", found) != found:
-                    raise SystemExit(f"{spec}: the two searches differ: {seen} against {found}")
-                best[side] = min(best[side], found_cpu)
-        answer = seen["now"]
+                outcome = (found["steps"], found["cost"], found["expanded"])
+                if seen.setdefault(side, outcome) != outcome or seen["before"] != outcome:
+                    raise SystemExit(
+                        f"{spec}: the two searches differ (steps, cost, expanded): {seen} "
+                        f"against {side}'s {outcome}"
+                    )
+                best[side] = min(best[side], found["cpu"])
+        steps, cost, expanded = seen["now"]
+        shown = "(gave up)" if steps == ["gave up"] else cost
         ratio = best["before"] / best["now"]
         ratios.append(ratio)
         print(
-            f"| {spec} | {answer['cost']} | {answer['expanded']:,} | {best['before']:.2f} "
+            f"| {spec} | {shown} | {expanded:,} | {best['before']:.2f} "
             f"| {best['now']:.2f} | {ratio:.2f}× |",
             flush=True,
         )

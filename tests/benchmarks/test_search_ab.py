@@ -35,3 +35,28 @@ def test_a_problem_that_is_not_there_is_named() -> None:
     assert done.returncode != 0
     assert "--problems: no " in done.stderr and "depot/p99.pddl" in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_a_search_that_fails_in_its_child_is_named(tmp_path: Path) -> None:
+    """A checkout whose `ido` fails in the child (here on import; an older one may lack what
+    the child imports) stops the script with the child's last line, not with a traceback
+    that hides what the child said."""
+    package = tmp_path / "ido"
+    (package / "planner").mkdir(parents=True)
+    (package / "__init__.py").write_text('raise ImportError("this checkout is broken")\n')
+    (package / "planner" / "astar.py").write_text("")
+    done = run("--check-only", "--before", str(tmp_path), "--problems", "gripper/prob01")
+    assert done.returncode != 0
+    assert (
+        f"gripper/prob01: the search with {tmp_path}'s ido failed: "
+        "ImportError: this checkout is broken"
+    ) in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_turns_below_one_are_refused() -> None:
+    """`--turns 0` would time nothing and end in a traceback: it is refused by name."""
+    done = run("--before", str(ROOT), "--turns", "0", "--problems", "gripper/prob01")
+    assert done.returncode != 0
+    assert "--turns: '0' is not a whole number of at least 1" in done.stderr
+    assert "Traceback" not in done.stderr

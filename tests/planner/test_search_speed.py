@@ -6,13 +6,18 @@ int."""
 from __future__ import annotations
 
 import gc
+import heapq
 import random
 import sys
 import threading
 import weakref
+from dataclasses import replace
+from typing import Any
 
 import pytest
-from test_cpsat import task
+from hypothesis import given
+from hypothesis import strategies as st
+from test_cpsat import NOTIFY, PACK, PAY_CHEAP, PAY_FAST, SHIP, task
 from test_made_maps import made_maps_task
 from test_property import LARGE_SEEDS, random_task, token_task
 
@@ -21,10 +26,10 @@ from ido.planner import successors as successors_module
 from ido.planner.astar import AStarSearch, SearchGaveUp
 from ido.planner.collector import held_off
 from ido.planner.grounding import ground
-from ido.planner.paths import COUNT_BITS, ORDER_BITS, steps, tie_break
+from ido.planner.paths import COUNT_BITS, MOST_COUNT, ORDER_BITS, Label, steps, tie_break
 from ido.planner.solving import Question
-from ido.planner.successors import Successors, apply_step
-from ido.planner.types import SEARCH_STATES
+from ido.planner.successors import State, Successors, apply_step
+from ido.planner.types import SEARCH_STATES, Task
 
 
 def test_the_collector_is_held_off_while_a_search_runs_and_let_go_after() -> None:
@@ -275,3 +280,94 @@ def test_the_frontier_tie_break_orders_as_the_fields_it_packs() -> None:
     by_fields = sorted(ties, key=lambda t: (t[0], -t[1], t[2]))
     assert sorted(ties, key=lambda t: tie_break(*t)) == by_fields
     assert tie_break(3.0, 2, 5) == tie_break(3, 2, 5)
+
+
+WHOLE = st.one_of(
+    st.integers(-(2**70), 2**70),
+    st.integers(-(2**53), 2**53).map(float),
+    st.sampled_from([0.0, -0.0, 1.0, 2.0**53, 2.0**60, 1e300, -1e300]),
+)
+COUNTS = st.one_of(st.integers(0, MOST_COUNT), st.sampled_from([0, 1, MOST_COUNT - 1, MOST_COUNT]))
+ORDERS = st.one_of(
+    st.integers(0, (1 << ORDER_BITS) - 1), st.sampled_from([0, 1, (1 << ORDER_BITS) - 1])
+)
+
+
+@given(st.tuples(WHOLE, COUNTS, ORDERS), st.tuples(WHOLE, COUNTS, ORDERS))
+def test_two_packed_ties_compare_as_their_fields_do(
+    one: tuple[float, int, int], other: tuple[float, int, int]
+) -> None:
+    """Any two ties, a whole number of steps at the end (an int or a float, negative, past
+    2**53 or 1e300), a count and an order anywhere in their widths: the packed ints are
+    less, equal or greater as the tuples (at_least, -count, order) are."""
+    a, b = tie_break(*one), tie_break(*other)
+    fields = [(at_least, -count, order) for at_least, count, order in (one, other)]
+    assert (a < b, a == b, a > b) == (
+        fields[0] < fields[1],
+        fields[0] == fields[1],
+        fields[0] > fields[1],
+    )
+
+
+def free_task() -> Task:
+    """The shop with steps that pay nothing: the metric ties across plateaus (`free`)."""
+    return task([PAY_CHEAP, PAY_FAST, *(replace(a, cost=0.0) for a in (PACK, SHIP, NOTIFY))])
+
+
+def pushed_entries(
+    monkeypatch: pytest.MonkeyPatch, search: AStarSearch
+) -> list[tuple[int, tuple[float, int, State, Label]]]:
+    """What `search.run` pushes on its frontier (and the frontier's id: one started again
+    with the sets is another), recorded as heapq is called."""
+    pushed: list[tuple[int, tuple[float, int, State, Label]]] = []
+    push = heapq.heappush
+
+    def recorded(heap: list[Any], entry: Any) -> None:
+        if isinstance(entry[-1], Label):  # (the LM-cuts' heaps are not the frontier)
+            pushed.append((id(heap), entry))
+        push(heap, entry)
+
+    with monkeypatch.context() as patched:
+        patched.setattr(heapq, "heappush", recorded)
+        search.run(SEARCH_STATES, SEARCH_STATES * 200)
+    return pushed
+
+
+@pytest.mark.parametrize("own_cuts", [False, True])
+@pytest.mark.parametrize("made", ["shop", "free", "random", "token"])
+def test_every_pushed_entry_carries_the_tie_break_of_its_path(
+    monkeypatch: pytest.MonkeyPatch, made: str, own_cuts: bool
+) -> None:
+    """`run` packs the ties inline (and `_entry` for a state whose own LM-cut raised its
+    bound): every entry pushed is `tie_break` of its path's steps left at least (what is
+    left to pay over the dearest step, and where steps are free the goal values missing
+    over the most one step writes), its steps and an order that grows push by push, on
+    plain, limited and timed searches; and its path is a whole `Label`."""
+    made_tasks = {
+        "shop": [task()],
+        "free": [free_task()],
+        "random": [random_task(seed, small=False) for seed in LARGE_SEEDS[:20]],
+        "token": [token_task(LARGE_SEEDS[3])],
+    }
+    checked = 0
+    for t in made_tasks[made]:
+        g = ground(t)
+        search = AStarSearch(Question(t, g, g.horizon), own_cuts=own_cuts)
+        assert not search.by_latency
+        assert search.free or made != "free"
+        orders: dict[int, list[int]] = {}
+        for heap, (f, ties, state, label) in pushed_entries(monkeypatch, search):
+            # made by `tuple.__new__`, not `Label(...)`: every field given, none defaulted
+            assert type(label) is Label and len(label) == len(Label._fields)
+            count = label.steps
+            left = f - label.metric
+            at_least = count - (left // -search.dearest) if search.floored else count
+            if search.free:
+                missing = search.remaining.missing(state)
+                at_least = max(at_least, count - (-missing.bit_count() // search.most_goals))
+            order = ties & ((1 << ORDER_BITS) - 1)
+            assert ties == tie_break(at_least, count, order)
+            orders.setdefault(heap, []).append(order)
+            checked += 1
+        assert all(found == sorted(set(found)) for found in orders.values())
+    assert checked
