@@ -412,3 +412,20 @@ def test_the_set_prefers_a_value_whose_writers_it_holds_already() -> None:
     start = g.packing.start
     kept = stubborn.applicable(start, search.successors.of(start))
     assert kept is not None and sorted(g.actions[a].name for a in kept) == ["c0", "c1"]
+
+
+def test_a_search_given_up_after_it_started_again_says_the_budget_it_was_charged(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Given up after it started again with the sets, the error names the expansions
+    charged to the budget (those of the search that answers, which settles in 12), not
+    those counted with the search thrown away: "expanded 11 states" under a budget of 11,
+    where it would say 16."""
+    monkeypatch.setattr(astar, "SETS_AFTER", 5)
+    t = rovers(6)
+    g = ground(t)
+    search = AStarSearch(Question(t, g, min(t.max_steps, g.horizon)))
+    with pytest.raises(astar.SearchGaveUp, match=r"search expanded 11 states without"):
+        search.run(11, 10**6)
+    assert search.expanded == 16 and search.restarted_at == 5
+    assert search.run(12, 10**6) is not None  # within a budget of 12 from the start again
