@@ -429,3 +429,32 @@ def test_a_search_given_up_after_it_started_again_says_the_budget_it_was_charged
         search.run(11, 10**6)
     assert search.expanded == 16 and search.restarted_at == 5
     assert search.run(12, 10**6) is not None  # within a budget of 12 from the start again
+
+
+def test_the_search_thrown_away_lets_its_paths_go_as_it_starts_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The search that starts again with the sets let the paths of the one it threw away go
+    only when its `run` returned: that run's frame held its frontier and states through
+    the whole search again (rovers p20: 26,555 states). They are let go as it starts
+    again; the answer is the same."""
+    monkeypatch.setattr(astar, "SETS_AFTER", 5)
+    t = rovers(6)
+    g = ground(t)
+    search = AStarSearch(Question(t, g, min(t.max_steps, g.horizon)))
+    with pytest.raises(astar.SearchGaveUp):
+        search.run(5, 10**6)  # the budget runs out as the sets would start
+    abandoned = search.frontier, search.states
+    assert abandoned[0] and abandoned[1]
+    kept: list[tuple[int, int]] = []
+    run = AStarSearch._run
+
+    def watched(self: AStarSearch, *args: Any) -> Solution | None:
+        if self.restarted_at:  # the search started again, as it starts
+            kept.append((len(abandoned[0]), len(abandoned[1])))
+        return run(self, *args)
+
+    monkeypatch.setattr(AStarSearch, "_run", watched)
+    found = search.run(10**6, 10**6)
+    assert found is not None and scored(found) == (12.0, 12)
+    assert kept == [(0, 0)]
