@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 from dataclasses import replace
@@ -1800,3 +1801,26 @@ def test_a_way_out_beyond_the_conflicts_named_says_more_were_not() -> None:
     relaxed = {e for way in result.ways for e in way.element.split("\t")}
     assert relaxed - named, "the case this test is for: a way out beyond the named conflicts"
     assert "(ido names 4 conflicts at most)" in result.reason, result.reason
+
+
+def test_a_search_started_again_with_the_sets_still_leaves_the_model_a_brief_turn(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The search that goes first, started again with the stubborn sets past `SETS_AFTER`
+    and stopped at its share, has budget left when its share is below the fallback's, even
+    though it counts more expansions than that (those thrown away are not charged): the
+    model gets its brief turn first, as for a search that never started again."""
+    from ido.planner import astar
+
+    monkeypatch.setattr(astar, "SETS_AFTER", 2)
+    turns = _model_turns(monkeypatch)
+    briefed = 0
+    for t in _plain_tasks(6):
+        g = ground(t)
+        turns.clear()
+        with contextlib.suppress(PlanningError):  # gave up at 5 too: the model's whole turn
+            CpSatPlanner(search_first=3, small=0, fallback_states=5).solve(t, g)
+        if turns:
+            assert turns[0] == pytest.approx(1e-7)
+            briefed += 1
+    assert briefed >= 3
