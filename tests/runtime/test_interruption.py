@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import signal
+import sqlite3
 import threading
 from pathlib import Path
 from typing import Any
@@ -151,3 +152,33 @@ def test_a_run_stopped_with_no_signal_named_records_none(project: Path) -> None:
         assert journal.asked == []
     finally:
         stopping.reset()
+
+
+def test_a_write_given_up_for_a_journal_another_process_locks_does_not_hold_its_close(
+    tmp_path: Path,
+) -> None:
+    """While another process held the journal's write lock, the `run_interrupted` given up
+    after its bound still held the journal's connection, waiting (two minutes) for that
+    lock, and the journal's `close` as the process ended waited with it: the bound did not
+    bound the exit. It is now written on a connection of its own, and the close goes on."""
+    path = tmp_path / "ido.db"
+    store = SqliteJournal(path)
+    store.start_run("r-1", "ship-order", "2026-01-01T00:00:00Z", {})
+    other = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # another process's write, under way
+    try:
+        data = {"signal": "SIGTERM"}
+        assert not interruption.record_interruption(store, "r-1", "2026-01-01T00:00:01Z", data, 0.2)
+        closing = threading.Thread(target=store.close, daemon=True)
+        closing.start()
+        closing.join(60)  # (the write left behind waited 120 s for the lock)
+        assert not closing.is_alive()
+        for left in threading.enumerate():  # the write gives up while the lock is held
+            if left.name == "ido:interrupted":
+                left.join(60)
+                assert not left.is_alive()
+    finally:
+        other.rollback()
+        other.close()
+    with SqliteJournal(path) as again:
+        assert [e.kind for e in again.events("r-1")] == ["run_started"]
