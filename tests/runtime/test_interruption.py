@@ -5,6 +5,7 @@ from __future__ import annotations
 import signal
 import sqlite3
 import threading
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -13,7 +14,7 @@ from typer.testing import CliRunner
 
 from ido.cli import app
 from ido.journal import SqliteJournal
-from ido.journal.records import Journal
+from ido.journal.records import Journal, Pending
 from ido.loading import load_catalog
 from ido.runtime import interruption, stopping
 from ido.runtime.local import LocalRuntime
@@ -34,7 +35,12 @@ class TerminatedAfterStart(MemoryJournal):
         self.fired = False
         self.asked: list[str] = []
 
-    def append_many(self, run_id, events, replies=None):  # type: ignore[no-untyped-def]
+    def append_many(
+        self,
+        run_id: str,
+        events: Sequence[Pending],
+        replies: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
         super().append_many(run_id, events, replies)
         kinds = [kind for kind, _, _ in events]
         if not self.fired and "action_finished" in kinds and kinds[-1] == "action_started":
@@ -66,7 +72,12 @@ class TerminatedInSqlite(SqliteJournal):
 
     fired = False
 
-    def append_many(self, run_id, events, replies=None):  # type: ignore[no-untyped-def]
+    def append_many(
+        self,
+        run_id: str,
+        events: Sequence[Pending],
+        replies: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
         super().append_many(run_id, events, replies)
         kinds = [kind for kind, _, _ in events]
         if not self.fired and "action_finished" in kinds and kinds[-1] == "action_started":
