@@ -47,6 +47,9 @@ class SqliteJournal(_Scanning):
         `seconds` for SQLite's write lock: a write that may be given up (`run_interrupted`
         as a process stops) cannot hold this one's connection, which its `close` waits for."""
         own = SqliteJournal(self.path)
+        if own._file != self._file:  # removed or replaced since: not this journal's file
+            own.close()
+            raise JournalError(f"journal {self.path} was replaced since it was opened")
         own.busy_seconds = seconds
         with own._lock:
             own._db.execute(f"PRAGMA busy_timeout = {max(1, int(min(seconds, 10.0) * 1000))}")

@@ -193,3 +193,22 @@ def test_a_write_given_up_for_a_journal_another_process_locks_does_not_hold_its_
         other.close()
     with SqliteJournal(path) as again:
         assert [e.kind for e in again.events("r-1")] == ["run_started"]
+
+
+def test_run_interrupted_is_not_written_to_a_journal_file_put_in_its_place(
+    tmp_path: Path,
+) -> None:
+    """The journal's own connection refuses to commit to a file removed or replaced since it
+    was opened; `run_interrupted`, written on a connection of its own, must not go to the
+    file now at that path (a restored backup, a new journal) either."""
+    path = tmp_path / "ido.db"
+    with SqliteJournal(path) as store:
+        store.start_run("r-1", "ship-order", "2026-01-01T00:00:00Z", {})
+        path.unlink()
+        with SqliteJournal(path) as replacing:
+            replacing.start_run("r-2", "ship-order", "2026-01-01T00:00:00Z", {})
+        data = {"signal": "SIGTERM"}
+        assert not interruption.record_interruption(store, "r-1", "2026-01-01T00:00:01Z", data)
+    with SqliteJournal(path) as now:
+        assert [r.id for r in now.runs(10)] == ["r-2"]
+        assert now.events("r-1") == []
