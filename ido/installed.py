@@ -20,13 +20,18 @@ def installed_version() -> str:
 
 
 def _declared(pyproject: Path) -> str:
-    """`project.version` of `pyproject`; `UNKNOWN` when it is not there or says none."""
+    """`project.version` of `pyproject`; `UNKNOWN` when it is not there, says none, or is
+    another project's (an `ido` folder copied into an application's source tree, whose
+    version is not ido's)."""
     import tomllib
 
     try:
-        declared = tomllib.loads(pyproject.read_text()).get("project", {}).get("version")
+        project = tomllib.loads(pyproject.read_text()).get("project", {})
     except (OSError, ValueError):
         return UNKNOWN
+    if not isinstance(project, dict) or project.get("name") != "ido":
+        return UNKNOWN
+    declared = project.get("version")
     return declared if isinstance(declared, str) else UNKNOWN
 
 

@@ -21,7 +21,7 @@ from ido.approval_verdicts import ready, ready_of
 from ido.approvals import requests, verdicts, waiting_of
 from ido.errors import NotFoundError
 from ido.journal.connections import PRIVATE_FILE
-from ido.journal.records import Event
+from ido.journal.records import Event, scenario_of
 from ido.journal.sqlite import SqliteJournal
 
 RETRY_FIRST = 1.0
@@ -61,6 +61,16 @@ class Runner:
         self._retry: dict[str, tuple[float, float]] = {}
         """Runs `resume` could not continue: when to try each again, and the wait before."""
 
+    def _left_interrupted(self, stopped: Event) -> bool:
+        """Whether the run is still as the signal `stopped` left it: nothing recorded since
+        (not resumed, by `ido resume` or another host, nor stopped again), and of this
+        world (a scenario's simulated run is not `ido resume`'s to continue)."""
+        try:
+            events = self.store.events(stopped.run_id)
+        except NotFoundError:  # pruned since
+            return False
+        return bool(events) and events[-1].seq == stopped.seq and scenario_of(events) is None
+
     def poll(self) -> list[str]:
         """Resume the runs that may go on now; the ids resumed, in order."""
         now = self.clock()
@@ -76,7 +86,8 @@ class Runner:
             stopped = [e for e in fresh if e.kind == "run_interrupted"]
             if self.interrupted is not None:
                 for event in stopped:
-                    self.interrupted(event)
+                    if self._left_interrupted(event):
+                        self.interrupted(event)
             touched = dict.fromkeys(e.run_id for e in fresh if e.kind != "run_interrupted")
             candidates = self._watch({r: self._approval_events(r) for r in touched}, now)
         while self._deadlines and self._deadlines[0][0] < now:

@@ -219,3 +219,26 @@ def test_a_run_interrupted_while_the_runner_watches_is_named_when_it_notices(
         watcher.poll()
         watcher.poll()
     assert told == ["r-01"]
+
+
+def test_a_run_interrupted_and_continued_before_the_runner_looks_is_not_named(
+    project: Path,
+) -> None:
+    """The runner named every `run_interrupted` since its last look, also of a run resumed
+    meanwhile (by `ido resume`, on another host) or stopped twice: `continue it with ido
+    resume` of a run already going on, or said twice. It names a run still left as the
+    signal left it, once."""
+    journal = project / ".ido" / "ido.db"
+    record(journal, "r-01")
+    record(journal, "r-02")
+    told: list[str] = []
+    with SqliteJournal(journal) as store:
+        watcher = Runner(store, lambda _: True, lambda: 0.0, lambda e: told.append(e.run_id))
+        watcher.poll()
+        at = "2026-12-07T12:01:00.000+00:00"
+        store.append("r-01", "run_interrupted", at, {"signal": "SIGTERM", "steps": [1]})
+        store.append("r-01", "run_resumed", at, {"process": {"pid": 1, "host": "elsewhere"}})
+        store.append("r-02", "run_interrupted", at, {"signal": "SIGINT", "steps": [1]})
+        store.append("r-02", "run_interrupted", at, {"signal": "SIGINT", "steps": [1]})
+        watcher.poll()
+    assert told == ["r-02"]

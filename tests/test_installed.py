@@ -51,3 +51,12 @@ def test_no_pyproject_to_read_is_an_unknown_version(tmp_path: Path) -> None:
     assert _declared(tmp_path / "pyproject.toml") == UNKNOWN
     (tmp_path / "pyproject.toml").write_text("[project]\nname = 'ido'\n")
     assert _declared(tmp_path / "pyproject.toml") == UNKNOWN
+
+
+def test_another_projects_pyproject_is_not_read_as_idos_version(tmp_path: Path) -> None:
+    """An `ido` folder copied into an application's source tree said the application's
+    version (the pyproject.toml beside it) was ido's: only ido's own is read now."""
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'shop'\nversion = '9.9'\n")
+    assert _declared(tmp_path / "pyproject.toml") == UNKNOWN
+    (tmp_path / "pyproject.toml").write_text("[project]\nname = 'ido'\nversion = '1.2'\n")
+    assert _declared(tmp_path / "pyproject.toml") == "1.2"

@@ -21,6 +21,9 @@ R = TypeVar("R")
 class _Committing(_Opened):
     """A journal's writes, committed in groups (see `_write`)."""
 
+    busy_seconds = BUSY_SECONDS
+    """How long a commit waits for SQLite's write lock other processes hold (`patiently`)."""
+
     def _starts(self) -> dict[str, _Write[Any]]:
         """This thread's runs started without waiting, while their start may matter to
         their next writes (a run writes from one thread: `LocalRuntime`'s own)."""
@@ -146,10 +149,10 @@ class _Committing(_Opened):
 
     def _begin(self) -> None:
         """Take SQLite's write lock (see `patiently`); else a clear error, nothing written."""
-        if not patiently(self._db, "BEGIN IMMEDIATE", self.path):
+        if not patiently(self._db, "BEGIN IMMEDIATE", self.path, self.busy_seconds):
             raise JournalError(
                 f"journal {self.path} is busy: other processes have held its write "
-                f"lock for over {BUSY_SECONDS:g}s; nothing was written (the run can be "
+                f"lock for over {self.busy_seconds:g}s; nothing was written (the run can be "
                 "continued with ido resume once they are done)"
             )
 

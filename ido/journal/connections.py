@@ -20,12 +20,14 @@ BUSY_STEP_SECONDS = 10.0
 """How long SQLite's busy handler waits at a time (a connection's timeout)."""
 
 
-def patiently(db: sqlite3.Connection, statement: str, journal: Path | str) -> bool:
+def patiently(
+    db: sqlite3.Connection, statement: str, journal: Path | str, seconds: float = BUSY_SECONDS
+) -> bool:
     """Run a statement that takes SQLite's write lock (`BEGIN IMMEDIATE`, `VACUUM`), waiting
-    up to `BUSY_SECONDS` while other processes hold it: SQLite's own busy handler gives up
+    up to `seconds` while other processes hold it: SQLite's own busy handler gives up
     after `BUSY_STEP_SECONDS` at a time, and can starve one writer among many. False when
     they held it all along. A wait past the first step is told once (`told_waiting`)."""
-    deadline = time.monotonic() + BUSY_SECONDS
+    deadline = time.monotonic() + seconds
     told = False
     while True:
         try:

@@ -42,6 +42,19 @@ class SqliteJournal(_Scanning):
         with self._lock:
             self._db.close()
 
+    def apart(self, seconds: float) -> SqliteJournal:
+        """The same file opened again, on a connection of its own whose writes wait at most
+        `seconds` for SQLite's write lock: a write that may be given up (`run_interrupted`
+        as a process stops) cannot hold this one's connection, which its `close` waits for."""
+        own = SqliteJournal(self.path)
+        if own._file != self._file:  # removed or replaced since: not this journal's file
+            own.close()
+            raise JournalError(f"journal {self.path} was replaced since it was opened")
+        own.busy_seconds = seconds
+        with own._lock:
+            own._db.execute(f"PRAGMA busy_timeout = {max(1, int(min(seconds, 10.0) * 1000))}")
+        return own
+
     def __enter__(self) -> SqliteJournal:
         return self
 

@@ -25,15 +25,25 @@ def record_interruption(
     """Append `run_interrupted` to the run's journal, waiting at most `within` seconds
     (None: `RECORD_SECONDS`) for the write, on a thread of its own left behind if it
     blocks. True when it was written; False when it failed or did not end in time (the run
-    reads as before: interrupted, its last event its last step's)."""
+    reads as before: interrupted, its last event its last step's). A journal file is
+    written on a connection of its own that waits no longer than that for SQLite's write
+    lock: on the journal's own, a write waiting for a lock another process holds (up to two
+    minutes) kept the journal's `close`, and so the process's exit, waiting with it."""
     written = threading.Event()
+
+    seconds = RECORD_SECONDS if within is None else within
 
     def write() -> None:
         with contextlib.suppress(Exception):  # (a journal that failed may fail this too)
-            journal.append(run_id, "run_interrupted", at, data)
+            apart = getattr(journal, "apart", None)  # a journal file: see `SqliteJournal.apart`
+            if apart is None:
+                journal.append(run_id, "run_interrupted", at, data)
+            else:
+                with apart(seconds) as own:
+                    own.append(run_id, "run_interrupted", at, data)
             written.set()
 
     writer = threading.Thread(target=write, name="ido:interrupted", daemon=True)
     writer.start()
-    writer.join(RECORD_SECONDS if within is None else within)
+    writer.join(seconds)
     return written.is_set()

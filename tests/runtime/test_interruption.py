@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import signal
+import sqlite3
 import threading
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +14,7 @@ from typer.testing import CliRunner
 
 from ido.cli import app
 from ido.journal import SqliteJournal
-from ido.journal.records import Journal
+from ido.journal.records import Journal, Pending
 from ido.loading import load_catalog
 from ido.runtime import interruption, stopping
 from ido.runtime.local import LocalRuntime
@@ -33,7 +35,12 @@ class TerminatedAfterStart(MemoryJournal):
         self.fired = False
         self.asked: list[str] = []
 
-    def append_many(self, run_id, events, replies=None):  # type: ignore[no-untyped-def]
+    def append_many(
+        self,
+        run_id: str,
+        events: Sequence[Pending],
+        replies: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
         super().append_many(run_id, events, replies)
         kinds = [kind for kind, _, _ in events]
         if not self.fired and "action_finished" in kinds and kinds[-1] == "action_started":
@@ -65,7 +72,12 @@ class TerminatedInSqlite(SqliteJournal):
 
     fired = False
 
-    def append_many(self, run_id, events, replies=None):  # type: ignore[no-untyped-def]
+    def append_many(
+        self,
+        run_id: str,
+        events: Sequence[Pending],
+        replies: Mapping[str, Mapping[str, Any]] | None = None,
+    ) -> None:
         super().append_many(run_id, events, replies)
         kinds = [kind for kind, _, _ in events]
         if not self.fired and "action_finished" in kinds and kinds[-1] == "action_started":
@@ -151,3 +163,52 @@ def test_a_run_stopped_with_no_signal_named_records_none(project: Path) -> None:
         assert journal.asked == []
     finally:
         stopping.reset()
+
+
+def test_a_write_given_up_for_a_journal_another_process_locks_does_not_hold_its_close(
+    tmp_path: Path,
+) -> None:
+    """While another process held the journal's write lock, the `run_interrupted` given up
+    after its bound still held the journal's connection, waiting (two minutes) for that
+    lock, and the journal's `close` as the process ended waited with it: the bound did not
+    bound the exit. It is now written on a connection of its own, and the close goes on."""
+    path = tmp_path / "ido.db"
+    store = SqliteJournal(path)
+    store.start_run("r-1", "ship-order", "2026-01-01T00:00:00Z", {})
+    other = sqlite3.connect(str(path), isolation_level=None, check_same_thread=False)
+    other.execute("BEGIN IMMEDIATE")  # another process's write, under way
+    try:
+        data = {"signal": "SIGTERM"}
+        assert not interruption.record_interruption(store, "r-1", "2026-01-01T00:00:01Z", data, 0.2)
+        closing = threading.Thread(target=store.close, daemon=True)
+        closing.start()
+        closing.join(60)  # (the write left behind waited 120 s for the lock)
+        assert not closing.is_alive()
+        for left in threading.enumerate():  # the write gives up while the lock is held
+            if left.name == "ido:interrupted":
+                left.join(60)
+                assert not left.is_alive()
+    finally:
+        other.rollback()
+        other.close()
+    with SqliteJournal(path) as again:
+        assert [e.kind for e in again.events("r-1")] == ["run_started"]
+
+
+def test_run_interrupted_is_not_written_to_a_journal_file_put_in_its_place(
+    tmp_path: Path,
+) -> None:
+    """The journal's own connection refuses to commit to a file removed or replaced since it
+    was opened; `run_interrupted`, written on a connection of its own, must not go to the
+    file now at that path (a restored backup, a new journal) either."""
+    path = tmp_path / "ido.db"
+    with SqliteJournal(path) as store:
+        store.start_run("r-1", "ship-order", "2026-01-01T00:00:00Z", {})
+        path.unlink()
+        with SqliteJournal(path) as replacing:
+            replacing.start_run("r-2", "ship-order", "2026-01-01T00:00:00Z", {})
+        data = {"signal": "SIGTERM"}
+        assert not interruption.record_interruption(store, "r-1", "2026-01-01T00:00:01Z", data)
+    with SqliteJournal(path) as now:
+        assert [r.id for r in now.runs(10)] == ["r-2"]
+        assert now.events("r-1") == []
