@@ -15,7 +15,7 @@ from __future__ import annotations
 import contextlib
 import sys
 import threading
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, TextIO
 
 Mask = Callable[[str], str]
@@ -48,6 +48,12 @@ class _MaskedStream:
         if whole or ended:
             self._stream.write(mask(whole + ended))
         return len(text)
+
+    def writelines(self, lines: Iterable[str]) -> None:
+        """Each of `lines` written as `write` writes it (forwarded as it was, a token in
+        them reached the stream unmasked)."""
+        for line in lines:
+            self.write(line)
 
     def flush(self) -> None:
         self._stream.flush()
@@ -82,11 +88,27 @@ def masking(mask: Mask) -> Iterator[None]:
     """Within it, what this thread writes to `sys.stdout` and `sys.stderr` is written
     line by line through `mask`; what is left of a line when it ends is written too."""
     streams = _masked_streams()
+    outer: Mask | None = getattr(_calling, "mask", None)
+    outer_held: dict[int, str] = getattr(_calling, "held", {})
+    if outer is not None:  # a call made by a call (a binding running `ido.run`)
+        _finish(streams, outer)  # (what the outer one left of a line: first, as printed)
+        mask = _both(mask, outer)
     _calling.mask, _calling.held = mask, {}
     try:
         yield
     finally:
         _calling.mask = None
-        for stream in streams:
-            with contextlib.suppress(OSError, ValueError):  # (a stream closed meanwhile)
-                stream.finish(mask)
+        _finish(streams, mask)
+        _calling.mask, _calling.held = outer, outer_held
+
+
+def _both(inner: Mask, outer: Mask) -> Mask:
+    """`inner`, then `outer`: a call's secrets masked in what a call it made prints too."""
+    return lambda text: outer(inner(text))
+
+
+def _finish(streams: tuple[_MaskedStream, _MaskedStream], mask: Mask) -> None:
+    """Write, masked, what the current call left of a line on each of `streams`."""
+    for stream in streams:
+        with contextlib.suppress(OSError, ValueError):  # (a stream closed meanwhile)
+            stream.finish(mask)
