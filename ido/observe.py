@@ -51,7 +51,7 @@ def observe(
     try:
         if spec.python is not None:
             read = load_callable(spec.python, base)
-            with masking(secrets.mask):  # what it prints (`ido.runtime.printed`)
+            with masking(secrets.text_mask()):  # what it prints (`ido.runtime.printed`)
                 value = read()
         elif spec.file is not None:
             body = _read_regular(origin_dir / spec.file, spec.file)

@@ -171,7 +171,7 @@ def perform(
     secrets.uses(binding.secrets)
     try:
         if binding.python is not None:
-            outcome = _python(binding.python, ctx, base, secrets.mask)
+            outcome = _python(binding.python, ctx, base, secrets.text_mask())
         elif binding.shell is not None:
             outcome = _shell(secrets.expand(binding.shell), ctx, base, secrets)
         else:

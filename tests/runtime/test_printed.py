@@ -6,8 +6,16 @@ from __future__ import annotations
 import contextlib
 import io
 import sys
+from pathlib import Path
 
+import pytest
+
+from ido import secrets as secrets_module
+from ido.model import Capability
+from ido.runtime.bindings import perform
+from ido.runtime.context import ActionContext
 from ido.runtime.printed import masking
+from ido.secrets import held_secret
 
 
 def _outer(text: str) -> str:
@@ -38,3 +46,46 @@ def test_writelines_is_masked_as_write_is() -> None:
     with contextlib.redirect_stdout(out), masking(_outer):
         sys.stdout.writelines(["token ", "outer-pw", "\n", "outer-", "pw"])
     assert out.getvalue() == "token ***\n***"
+
+
+def test_a_binding_printing_line_by_line_reads_its_secrets_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Each line a Python binding printed was masked with its secrets looked up again: a
+    `_FILE` secret's file read again for every line, and a binding that printed a line at a
+    time took 12 times as long as unmasked. They are looked up when the call starts."""
+    (tmp_path / "pw").write_text("s3cr3t-from-file")
+    (tmp_path / "chatty_ops.py").write_text(
+        "import pathlib\n\ndef run(ctx):\n"
+        "    pw = pathlib.Path(ctx.state['path']).read_text()\n"
+        "    for i in range(200):\n"
+        "        print('line', i, pw)\n"
+        "    return {}\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    reads: list[str] = []
+
+    def held(path: str) -> str | None:
+        reads.append(path)
+        return held_secret(path)
+
+    monkeypatch.setattr(secrets_module, "held_secret", held)
+    binding = Capability.model_validate(
+        {
+            "apiVersion": "ido/v1",
+            "kind": "Capability",
+            "metadata": {"name": "chatty"},
+            "spec": {
+                "provider": "p",
+                "effects": {"done": True},
+                "run": {"python": "chatty_ops:run"},
+            },
+        }
+    )
+    path = str(tmp_path / "pw")
+    ctx = ActionContext("r1", "intent", "chatty", "p", 1, 1, "r1/1/1", 30.0, {"path": path})
+    outcome = perform(binding, ctx, tmp_path, {"PW_FILE": path}, frozenset({"PW_FILE"}))
+    assert outcome.ok, outcome
+    printed = capsys.readouterr().out
+    assert printed.count("***") == 200 and "s3cr3t" not in printed
+    assert len(reads) < 20, len(reads)
