@@ -276,7 +276,8 @@ _workers = _Workers()
 
 
 def _python(reference: str, ctx: ActionContext, base: Path, mask: Mask) -> Outcome:
-    fn = load_callable(reference, base)
+    with masking(mask):  # (what its module prints when imported, a configured key say)
+        fn = load_callable(reference, base)
     answer = _workers.call(fn, ctx, mask)
     if answer is None:
         return Outcome(False, error=f"timed out after {ctx.timeout:g}s", timed_out=True)

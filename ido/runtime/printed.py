@@ -3,8 +3,10 @@
 A Python binding runs in ido's process: its `print`, and a `logging` handler that writes to
 `sys.stderr` as it is when it writes, went to ido's standard output and error (a terminal,
 a CI log) as written, a secret it printed too. While one runs (`masking`), what its thread
-writes to `sys.stdout` or `sys.stderr` is held until a line ends, masked, then written: a
-secret printed in pieces (`print("token", token)` writes each piece alone) is masked whole.
+writes to `sys.stdout` or `sys.stderr` is held until a line ends (at a line break, or at the
+carriage return a progress bar is redrawn after), masked, then written: a secret printed in
+pieces (`print("token", token)` writes each piece alone) is masked whole. The module of a
+binding is imported under it too.
 Every other thread writes as before. What the binding writes otherwise (to
 `sys.stdout.buffer`, to a file descriptor, from a thread or process it starts, through a
 handler that kept the stream it found at its start) is beyond this.
@@ -41,12 +43,15 @@ class _MaskedStream:
         if mask is None:
             return self._stream.write(text)
         held: dict[int, str] = _calling.held
-        whole, ended, rest = (held.get(id(self), "") + text).rpartition("\n")
-        if len(rest) > LONGEST_HELD:  # (a progress bar redrawn with `\r`, never ended)
-            whole, ended, rest = whole + ended + rest, "", ""
-        held[id(self)] = rest
-        if whole or ended:
-            self._stream.write(mask(whole + ended))
+        written = held.get(id(self), "") + text
+        # A line ends at `\n`, and at the `\r` a progress bar is redrawn after (held until
+        # 64 KiB of it were drawn, a bar showed nothing for most of its run).
+        cut = max(written.rfind("\n"), written.rfind("\r")) + 1
+        if len(written) - cut > LONGEST_HELD:
+            cut = len(written)
+        held[id(self)] = written[cut:]
+        if cut:
+            self._stream.write(mask(written[:cut]))
         return len(text)
 
     def writelines(self, lines: Iterable[str]) -> None:

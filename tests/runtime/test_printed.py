@@ -89,3 +89,45 @@ def test_a_binding_printing_line_by_line_reads_its_secrets_once(
     printed = capsys.readouterr().out
     assert printed.count("***") == 200 and "s3cr3t" not in printed
     assert len(reads) < 20, len(reads)
+
+
+def test_a_progress_bar_a_call_redraws_is_shown_while_it_runs() -> None:
+    """A bar redrawn after a carriage return (tqdm's) never ends a line: it was held until
+    64 KiB of it were drawn, and showed nothing for most of the call. Each drawing is
+    written, masked, once the next one starts."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), masking(_outer):
+        for done in range(1, 4):
+            sys.stdout.write(f"\r{done}/3 outer-pw")
+            sys.stdout.flush()
+        assert out.getvalue() == "\r1/3 ***\r2/3 ***\r"
+    assert out.getvalue() == "\r1/3 ***\r2/3 ***\r3/3 ***"
+
+
+def test_what_a_binding_module_prints_when_imported_is_masked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A binding's module is imported at its first call, and what it printed then (the key
+    it was configured with) went out unmasked: it is masked as what the call prints is."""
+    (tmp_path / "configured_ops.py").write_text(
+        "import os\n\nprint('configured with', os.environ['PSP_TOKEN'])\n\n"
+        "def run(ctx):\n    return {}\n"
+    )
+    monkeypatch.syspath_prepend(str(tmp_path))
+    binding = Capability.model_validate(
+        {
+            "apiVersion": "ido/v1",
+            "kind": "Capability",
+            "metadata": {"name": "configured"},
+            "spec": {
+                "provider": "p",
+                "effects": {"done": True},
+                "run": {"python": "configured_ops:run", "secrets": ["PSP_TOKEN"]},
+            },
+        }
+    )
+    ctx = ActionContext("r1", "intent", "configured", "p", 1, 1, "r1/1/1", 30.0, {})
+    monkeypatch.setenv("PSP_TOKEN", "s3cr3t")
+    outcome = perform(binding, ctx, tmp_path, {"PSP_TOKEN": "s3cr3t"})
+    assert outcome.ok, outcome
+    assert capsys.readouterr().out == "configured with ***\n"
