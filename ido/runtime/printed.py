@@ -18,7 +18,7 @@ import contextlib
 import sys
 import threading
 from collections.abc import Callable, Iterable, Iterator
-from typing import Any, TextIO
+from typing import Any, ClassVar, TextIO
 
 Mask = Callable[[str], str]
 
@@ -70,22 +70,50 @@ class _MaskedStream:
             self._stream.write(mask(rest))
             self._stream.flush()
 
+    @property
+    def wrapped(self) -> TextIO:
+        """The stream written to."""
+        return self._stream
+
     def __getattr__(self, name: str) -> Any:
         return getattr(self._stream, name)
+
+
+class _Installed:
+    """The wrapped streams put in `sys`, and how many calls of the process are running:
+    when the last ends, `sys.stdout` and `sys.stderr` are put back as they were."""
+
+    running = 0
+    streams: ClassVar[dict[str, _MaskedStream]] = {}
 
 
 def _masked_streams() -> tuple[_MaskedStream, _MaskedStream]:
     """`sys.stdout` and `sys.stderr`, each wrapped (`_MaskedStream`) unless it is already:
     whoever replaced one since (a test's capture, `redirect_stdout`) gets it wrapped too."""
     with _wrapping:
+        _Installed.running += 1
         streams = []
         for name in ("stdout", "stderr"):
             stream = getattr(sys, name)
             if not isinstance(stream, _MaskedStream):
-                stream = _MaskedStream(stream)
+                stream = _Installed.streams[name] = _MaskedStream(stream)
                 setattr(sys, name, stream)
             streams.append(stream)
         return streams[0], streams[1]
+
+
+def _unwrapped() -> None:
+    """When no call runs any more, `sys.stdout` and `sys.stderr` put back as they were
+    (the very objects), unless someone replaced them since. (Left wrapped, the host of the
+    Python API found them no longer the objects it had set, nor of their class.)"""
+    with _wrapping:
+        _Installed.running -= 1
+        if _Installed.running:
+            return
+        for name, stream in _Installed.streams.items():
+            if getattr(sys, name) is stream:
+                setattr(sys, name, stream.wrapped)
+        _Installed.streams.clear()
 
 
 @contextlib.contextmanager
@@ -105,6 +133,7 @@ def masking(mask: Mask) -> Iterator[None]:
         _calling.mask = None
         _finish(streams, mask)
         _calling.mask, _calling.held = outer, outer_held
+        _unwrapped()
 
 
 def _both(inner: Mask, outer: Mask) -> Mask:

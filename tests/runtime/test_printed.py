@@ -131,3 +131,21 @@ def test_what_a_binding_module_prints_when_imported_is_masked(
     outcome = perform(binding, ctx, tmp_path, {"PSP_TOKEN": "s3cr3t"})
     assert outcome.ok, outcome
     assert capsys.readouterr().out == "configured with ***\n"
+
+
+def test_the_streams_are_put_back_as_they_were_when_no_call_runs() -> None:
+    """`sys.stdout` and `sys.stderr` were left wrapped for good after the first call: the
+    host of the Python API found other objects than it had set, of another class. They
+    are put back, the very objects, when the last call running ends (not before: another
+    thread's call still prints through them)."""
+    out, err = io.StringIO(), io.StringIO()
+    with contextlib.redirect_stdout(out), contextlib.redirect_stderr(err):
+        with masking(_outer):
+            wrapped = sys.stdout
+            assert wrapped is not out
+            with masking(_inner):
+                assert sys.stdout is wrapped
+            assert sys.stdout is wrapped
+            print("outer-pw")
+        assert sys.stdout is out and sys.stderr is err
+    assert out.getvalue() == "***\n"
