@@ -87,19 +87,23 @@ class _Installed:
     streams: ClassVar[dict[str, _MaskedStream]] = {}
 
 
-def _masked_streams() -> tuple[_MaskedStream, _MaskedStream]:
+def _masked_streams() -> tuple[_MaskedStream, ...]:
     """`sys.stdout` and `sys.stderr`, each wrapped (`_MaskedStream`) unless it is already:
-    whoever replaced one since (a test's capture, `redirect_stdout`) gets it wrapped too."""
+    whoever replaced one since (a test's capture, `redirect_stdout`) gets it wrapped too.
+    One that is None (`pythonw`, a service started without it) is left None: `print`
+    writes nothing there, where wrapped it raised, and failed the binding that printed."""
     with _wrapping:
         _Installed.running += 1
         streams = []
         for name in ("stdout", "stderr"):
             stream = getattr(sys, name)
+            if stream is None:
+                continue
             if not isinstance(stream, _MaskedStream):
                 stream = _Installed.streams[name] = _MaskedStream(stream)
                 setattr(sys, name, stream)
             streams.append(stream)
-        return streams[0], streams[1]
+        return tuple(streams)
 
 
 def _unwrapped() -> None:
@@ -141,7 +145,7 @@ def _both(inner: Mask, outer: Mask) -> Mask:
     return lambda text: outer(inner(text))
 
 
-def _finish(streams: tuple[_MaskedStream, _MaskedStream], mask: Mask) -> None:
+def _finish(streams: tuple[_MaskedStream, ...], mask: Mask) -> None:
     """Write, masked, what the current call left of a line on each of `streams`."""
     for stream in streams:
         with contextlib.suppress(OSError, ValueError):  # (a stream closed meanwhile)

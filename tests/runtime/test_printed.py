@@ -149,3 +149,20 @@ def test_the_streams_are_put_back_as_they_were_when_no_call_runs() -> None:
             print("outer-pw")
         assert sys.stdout is out and sys.stderr is err
     assert out.getvalue() == "***\n"
+
+
+def test_a_binding_prints_nothing_without_failing_where_there_is_no_stdout() -> None:
+    """A process without standard output (`pythonw`, a service started without it) has
+    `sys.stdout` None, and `print` writes nothing there: wrapped, it raised, and the
+    binding that printed failed. It is left None."""
+    err = io.StringIO()
+    before = sys.stdout
+    try:
+        sys.stdout = None
+        with contextlib.redirect_stderr(err), masking(_outer):
+            print("outer-pw")
+            print("outer-pw", file=sys.stderr)
+            assert sys.stdout is None
+    finally:
+        sys.stdout = before
+    assert err.getvalue() == "***\n"
