@@ -8,8 +8,9 @@ In a fresh temporary folder: a Python binding printing `--lines` lines of six pi
 (`print("processing item", i, "of", n, "status ok")`), with 10 credential-named secrets of
 24 characters and one of 6 it declares (`secrets`). It reports the median time per line of
 the same function called plainly (its prints not masked) and called by `perform` (what its
-thread prints masked a line at a time, `ido.runtime.printed`), and their ratio; what is
-printed goes to a text in memory.
+thread prints masked a line at a time, `ido.runtime.printed`), and their ratio; then the
+same of a binding writing a JSON document of `--lines` entries with `json.dump(doc,
+sys.stdout)` (a piece a value, on one line). What is printed goes to a text in memory.
 """
 
 from __future__ import annotations
@@ -40,39 +41,48 @@ def main() -> None:
     environ["PSP_TOKEN"] = "s3cr3t"
     with tempfile.TemporaryDirectory() as folder:
         (Path(folder) / "chatty_bench.py").write_text(
-            f"def run(ctx):\n    for i in range({args.lines}):\n"
-            f"        print('processing item', i, 'of', {args.lines}, 'status ok')\n"
+            f"import json, sys\n\ndef run(ctx):\n    for i in range({args.lines}):\n"
+            f"        print('processing item', i, 'of', {args.lines}, 'status ok')\n\n"
+            f"def dump(ctx):\n"
+            f"    json.dump({{f'k{{i}}': [i, 'value', i * 2.5] for i in range({args.lines})}},"
+            f" sys.stdout)\n"
         )
         sys.path.insert(0, folder)
-        binding = Capability.model_validate(
-            {
-                "apiVersion": "ido/v1",
-                "kind": "Capability",
-                "metadata": {"name": "chatty"},
-                "spec": {
-                    "provider": "p",
-                    "effects": {"done": True},
-                    "run": {"python": "chatty_bench:run", "secrets": ["PSP_TOKEN"]},
-                },
-            }
-        )
-        ctx = ActionContext("r1", "i", "chatty", "p", 1, 1, "r1/1/1", 600.0, {})
-        plain = load_callable("chatty_bench:run", Path(folder))
-        timings: dict[str, list[float]] = {"plain": [], "masked": []}
-        for _ in range(args.repeats):
-            with contextlib.redirect_stdout(io.StringIO()):
-                started = time.perf_counter()
-                plain(ctx)
-                timings["plain"].append(time.perf_counter() - started)
-                started = time.perf_counter()
-                outcome = perform(binding, ctx, Path(folder), environ, frozenset(environ))
-                timings["masked"].append(time.perf_counter() - started)
-            assert outcome.ok, outcome
-    per_line = {k: statistics.median(v) / args.lines * 1e6 for k, v in timings.items()}
-    print(
-        f"lines {args.lines}: plain {per_line['plain']:.1f} µs/line, "
-        f"masked {per_line['masked']:.1f} µs/line, "
-        f"ratio {per_line['masked'] / per_line['plain']:.1f}"
+        for function in ("run", "dump"):
+            print(measure(folder, function, environ, args.lines, args.repeats))
+
+
+def measure(folder: str, function: str, environ: dict[str, str], lines: int, repeats: int) -> str:
+    """One line of results: `function` of the binding called plainly and by `perform`."""
+    binding = Capability.model_validate(
+        {
+            "apiVersion": "ido/v1",
+            "kind": "Capability",
+            "metadata": {"name": "chatty"},
+            "spec": {
+                "provider": "p",
+                "effects": {"done": True},
+                "run": {"python": f"chatty_bench:{function}", "secrets": ["PSP_TOKEN"]},
+            },
+        }
+    )
+    ctx = ActionContext("r1", "i", "chatty", "p", 1, 1, "r1/1/1", 600.0, {})
+    plain = load_callable(f"chatty_bench:{function}", Path(folder))
+    timings: dict[str, list[float]] = {"plain": [], "masked": []}
+    for _ in range(repeats):
+        with contextlib.redirect_stdout(io.StringIO()):
+            started = time.perf_counter()
+            plain(ctx)
+            timings["plain"].append(time.perf_counter() - started)
+            started = time.perf_counter()
+            outcome = perform(binding, ctx, Path(folder), environ, frozenset(environ))
+            timings["masked"].append(time.perf_counter() - started)
+        assert outcome.ok, outcome
+    taken = {k: statistics.median(v) for k, v in timings.items()}
+    return (
+        f"{function} ({lines} {'lines' if function == 'run' else 'JSON entries'}): "
+        f"plain {taken['plain'] * 1e3:.0f} ms, masked {taken['masked'] * 1e3:.0f} ms, "
+        f"ratio {taken['masked'] / taken['plain']:.1f}"
     )
 
 
