@@ -36,6 +36,7 @@ _wrapping = threading.Lock()
 class _Line:
     """What a call wrote of a line not yet ended, in the pieces it wrote."""
 
+    out: TextIO  # the stream it goes to
     pieces: list[str] = field(default_factory=list)
     size: int = 0
 
@@ -51,7 +52,9 @@ class _MaskedStream:
         mask: Mask | None = getattr(_calling, "mask", None)
         if mask is None:
             return self._stream.write(text)
-        line = _calling.held.setdefault(id(self), _Line())
+        line = _calling.held.get(id(self))
+        if line is None:
+            line = _calling.held[id(self)] = _Line(self._stream)
         line.pieces.append(text)
         line.size += len(text)
         # A line ends at `\n`, and at the `\r` a progress bar is redrawn after (held until
@@ -78,14 +81,6 @@ class _MaskedStream:
     def flush(self) -> None:
         self._stream.flush()
 
-    def finish(self, mask: Mask) -> None:
-        """Write, masked, what the call wrote of a line it did not end."""
-        line = _calling.held.pop(id(self), None)
-        rest = "" if line is None else "".join(line.pieces)
-        if rest:
-            self._stream.write(mask(rest))
-            self._stream.flush()
-
     @property
     def wrapped(self) -> TextIO:
         """The stream written to."""
@@ -103,23 +98,18 @@ class _Installed:
     streams: ClassVar[dict[str, _MaskedStream]] = {}
 
 
-def _masked_streams() -> tuple[_MaskedStream, ...]:
+def _wrap_streams() -> None:
     """`sys.stdout` and `sys.stderr`, each wrapped (`_MaskedStream`) unless it is already:
     whoever replaced one since (a test's capture, `redirect_stdout`) gets it wrapped too.
     One that is None (`pythonw`, a service started without it) is left None: `print`
     writes nothing there, where wrapped it raised, and failed the binding that printed."""
     with _wrapping:
         _Installed.running += 1
-        streams = []
         for name in ("stdout", "stderr"):
             stream = getattr(sys, name)
-            if stream is None:
-                continue
-            if not isinstance(stream, _MaskedStream):
-                stream = _Installed.streams[name] = _MaskedStream(stream)
-                setattr(sys, name, stream)
-            streams.append(stream)
-        return tuple(streams)
+            if stream is not None and not isinstance(stream, _MaskedStream):
+                _Installed.streams[name] = _MaskedStream(stream)
+                setattr(sys, name, _Installed.streams[name])
 
 
 def _unwrapped() -> None:
@@ -140,18 +130,18 @@ def _unwrapped() -> None:
 def masking(mask: Mask) -> Iterator[None]:
     """Within it, what this thread writes to `sys.stdout` and `sys.stderr` is written
     line by line through `mask`; what is left of a line when it ends is written too."""
-    streams = _masked_streams()
+    _wrap_streams()
     outer: Mask | None = getattr(_calling, "mask", None)
     outer_held: dict[int, _Line] = getattr(_calling, "held", {})
     if outer is not None:  # a call made by a call (a binding running `ido.run`)
-        _finish(streams, outer)  # (what the outer one left of a line: first, as printed)
+        _finish(outer)  # (what the outer one left of a line: first, as printed)
         mask = _both(mask, outer)
     _calling.mask, _calling.held = mask, {}
     try:
         yield
     finally:
         _calling.mask = None
-        _finish(streams, mask)
+        _finish(mask)
         _calling.mask, _calling.held = outer, outer_held
         _unwrapped()
 
@@ -161,8 +151,15 @@ def _both(inner: Mask, outer: Mask) -> Mask:
     return lambda text: outer(inner(text))
 
 
-def _finish(streams: tuple[_MaskedStream, ...], mask: Mask) -> None:
-    """Write, masked, what the current call left of a line on each of `streams`."""
-    for stream in streams:
+def _finish(mask: Mask) -> None:
+    """Write, masked, what the current call left of a line on each stream it wrote to:
+    `sys.stdout` and `sys.stderr` as they were when it started, and a wrapped stream kept
+    from an earlier call (a module's `out = sys.stdout`, a logging handler made then), whose
+    unended line was lost."""
+    lines: dict[int, _Line] = _calling.held
+    while lines:
+        line = lines.pop(next(iter(lines)))
         with contextlib.suppress(OSError, ValueError):  # (a stream closed meanwhile)
-            stream.finish(mask)
+            if rest := "".join(line.pieces):
+                line.out.write(mask(rest))
+                line.out.flush()

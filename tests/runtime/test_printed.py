@@ -166,3 +166,16 @@ def test_a_binding_prints_nothing_without_failing_where_there_is_no_stdout() -> 
     finally:
         sys.stdout = before
     assert err.getvalue() == "***\n"
+
+
+def test_a_line_left_unended_on_a_stream_kept_from_an_earlier_call_is_written() -> None:
+    """A binding's module that kept `sys.stdout` as it found it in a first call (`out =
+    sys.stdout`) and wrote to it in a later one: what it left of a line there was lost,
+    as only the streams in `sys` at the later call's start were finished."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out):
+        with masking(_outer):
+            kept = sys.stdout
+        with masking(_outer):
+            kept.write("outer-pw unended")
+    assert out.getvalue() == "*** unended"
