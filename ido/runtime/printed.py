@@ -52,6 +52,8 @@ class _MaskedStream:
         mask: Mask | None = getattr(_calling, "mask", None)
         if mask is None:
             return self._stream.write(text)
+        if not isinstance(text, str):  # (held, it failed the whole call when it ended)
+            raise TypeError(f"write() argument must be str, not {type(text).__name__}")
         line = _calling.held.get(id(self))
         if line is None:
             line = _calling.held[id(self)] = _Line(self._stream)
@@ -141,9 +143,11 @@ def masking(mask: Mask) -> Iterator[None]:
         yield
     finally:
         _calling.mask = None
-        _finish(mask)
-        _calling.mask, _calling.held = outer, outer_held
-        _unwrapped()
+        try:
+            _finish(mask)
+        finally:  # (the streams put back whatever writing the rest raised)
+            _calling.mask, _calling.held = outer, outer_held
+            _unwrapped()
 
 
 def _both(inner: Mask, outer: Mask) -> Mask:

@@ -179,3 +179,15 @@ def test_a_line_left_unended_on_a_stream_kept_from_an_earlier_call_is_written() 
         with masking(_outer):
             kept.write("outer-pw unended")
     assert out.getvalue() == "*** unended"
+
+
+def test_bytes_written_by_mistake_fail_that_write_only() -> None:
+    """`click.echo` tries `write(b"")` to learn whether a stream takes bytes, and catches
+    the TypeError: the call that tried it is not failed for it when it ends, and what it
+    printed is written as before."""
+    out = io.StringIO()
+    with contextlib.redirect_stdout(out), masking(_outer):
+        with contextlib.suppress(TypeError):
+            sys.stdout.write(b"")  # type: ignore[arg-type]  # (the mistake under test)
+        print("outer-pw")
+    assert out.getvalue() == "***\n"
