@@ -50,9 +50,9 @@ def observe(
 
     try:
         if spec.python is not None:
-            read = load_callable(spec.python, base)
-            with masking(secrets.mask):  # what it prints (`ido.runtime.printed`)
-                value = read()
+            # what it prints (`ido.runtime.printed`), its module's import too
+            with masking(secrets.text_mask()):
+                value = load_callable(spec.python, base)()
         elif spec.file is not None:
             body = _read_regular(origin_dir / spec.file, spec.file)
             if len(body) > MAX_OUTPUT:

@@ -22,7 +22,7 @@ import os
 import re
 import stat
 import urllib.parse
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Callable, Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
@@ -139,15 +139,11 @@ several times as long as masking it)."""
 
 def _basic_masked(text: str, secrets: frozenset[str]) -> str:
     """`text` with the Basic credentials it quotes that hold one of `secrets` masked
-    (`_basic`): looked for where a word of `BASIC_WORDS` starts, no letter, digit, `_` or
-    `-` before it."""
+    (`_basic`): looked for where a word of `BASIC_WORDS` starts (`_word_starts`)."""
     if "asic" not in text and "ASIC" not in text:  # (most texts: two searches, no more)
         return text
     places = sorted(
-        place
-        for word in BASIC_WORDS
-        for place in _places(text, word)
-        if place == 0 or not (text[place - 1].isalnum() or text[place - 1] in "_-")
+        place for word in BASIC_WORDS for place in _places(text, word) if _word_starts(text, place)
     )
     kept: list[str] = []
     done = 0
@@ -157,6 +153,20 @@ def _basic_masked(text: str, secrets: frozenset[str]) -> str:
             kept += [text[done:place], _basic(found, secrets)]
             done = found.end()
     return "".join(kept) + text[done:] if kept else text
+
+
+JSON_BREAKS = ("\\n", "\\r", "\\t")
+"""A line break or tab as JSON text escapes it: a header quoted on a line of its own in a
+JSON body a binding gives back as text (`"…\\nBasic Ym90OnB3"`)."""
+
+
+def _word_starts(text: str, place: int) -> bool:
+    """Whether a word starts at `place`: no letter, digit, `_` or `-` before it, or one
+    that ends a line break JSON escapes (its `n` was taken for a letter, and credentials
+    on a line of their own in a JSON text were left decodable)."""
+    if place == 0 or not (text[place - 1].isalnum() or text[place - 1] in "_-"):
+        return True
+    return text[max(place - 2, 0) : place] in JSON_BREAKS
 
 
 def _places(text: str, word: str) -> Iterator[int]:
@@ -542,6 +552,19 @@ class Secrets:
         known = self.known()
         masked = mask_all(value, known)
         return mask_urls(masked, known) if isinstance(masked, str) else masked
+
+    def text_mask(self) -> Callable[[str], str]:
+        """`mask`, for text, of the secrets known now: for the many lines a Python binding
+        or observer prints while it runs (`ido.runtime.printed`). `mask` looks them up again
+        for each text (a `_FILE` secret's file read again), and a binding that printed a
+        line at a time took 12 times as long as unmasked (`benchmarks/printing_cost.py`)."""
+        known = frozenset(self.known())
+        masks = _masks(known, frozenset())
+
+        def masked(text: str) -> str:
+            return mask_urls(text if masks is None else _masked(text, masks), known)
+
+        return masked
 
     def mask_data(self, value: Any) -> Any:
         """`value`, data a call gave back that the rules may read (an observer's facts, an

@@ -934,3 +934,20 @@ def test_what_other_threads_print_while_a_binding_runs_is_written_as_it_is() -> 
         assert out.getvalue() == "pw there\n*** here"
     finally:
         sys.stdout = before
+
+
+@pytest.mark.parametrize("broken", ["\n", "\r\n", "\t"])
+def test_basic_credentials_on_a_line_of_their_own_in_json_text_are_masked(
+    tmp_path: Path, broken: str
+) -> None:
+    """A server's JSON error body, quoted as text in the error of a `shell` binding, with
+    the header on a line of its own (`"…\\nBasic Ym90OnB3"`): the `n` of the escaped line
+    break was taken for a letter before the word, and the credentials were recorded
+    decodable, however short the password."""
+    body = json.dumps({"error": "rejected:" + broken + "Basic Ym90OnB3"})
+    assert json.dumps(broken)[1:-1] + "Basic" in body  # (written escaped, `\\nBasic`)
+    script = f"import sys; sys.stderr.write({body!r} + '\\n'); sys.exit(3)"
+    shell = _bound({"shell": ["python", "-c", script, "${env:PW}"]})
+    outcome = perform(shell, _context(), tmp_path, {"PW": "pw"})
+    assert outcome.error is not None and "Ym90OnB3" not in outcome.error, outcome
+    assert outcome.error.endswith("Basic ***" + '"}'), outcome

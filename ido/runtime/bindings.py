@@ -171,7 +171,7 @@ def perform(
     secrets.uses(binding.secrets)
     try:
         if binding.python is not None:
-            outcome = _python(binding.python, ctx, base, secrets.mask)
+            outcome = _python(binding.python, ctx, base, secrets.text_mask())
         elif binding.shell is not None:
             outcome = _shell(secrets.expand(binding.shell), ctx, base, secrets)
         else:
@@ -276,7 +276,8 @@ _workers = _Workers()
 
 
 def _python(reference: str, ctx: ActionContext, base: Path, mask: Mask) -> Outcome:
-    fn = load_callable(reference, base)
+    with masking(mask):  # (what its module prints when imported, a configured key say)
+        fn = load_callable(reference, base)
     answer = _workers.call(fn, ctx, mask)
     if answer is None:
         return Outcome(False, error=f"timed out after {ctx.timeout:g}s", timed_out=True)
