@@ -113,3 +113,29 @@ def test_this_folders_policies_added_since_the_run_started_apply(tmp_path: Path)
     done = _ido(tmp_path, "resume", run_id)
     assert done.returncode == 1, done
     assert "freeze/no-pay" in done.stdout, done.stdout
+
+
+def test_each_run_records_its_own_intent_file_alone(tmp_path: Path) -> None:
+    """`ido run go.yaml also.yaml`: the run of go records go.yaml, not also.yaml, so
+    also.yaml gone since does not refuse the resume of a run that never needed it."""
+    pay, go = SHOP.split("---\n")
+    (tmp_path / "capabilities").mkdir()
+    (tmp_path / "capabilities" / "pay.yaml").write_text(pay)
+    (tmp_path / "go.yaml").write_text(go)
+    (tmp_path / "also.yaml").write_text(go.replace("name: go", "name: also"))
+    done = _ido(tmp_path, "run", "go.yaml", "also.yaml")
+    assert done.returncode == 0, done
+    with SqliteJournal(tmp_path / ".ido" / "ido.db") as store:
+        runs = {r.intent: r.id for r in store.runs()}
+        recorded = {
+            intent: first.data["catalog_paths"]
+            for intent, run_id in runs.items()
+            if (first := store.started(run_id)) is not None
+        }
+    assert recorded == {
+        "go": [str((tmp_path / "go.yaml").resolve())],
+        "also": [str((tmp_path / "also.yaml").resolve())],
+    }
+    (tmp_path / "also.yaml").unlink()
+    again = _ido(tmp_path, "resume", runs["go"])
+    assert "no longer there" not in again.stderr, again.stderr
