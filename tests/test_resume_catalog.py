@@ -90,6 +90,24 @@ def test_a_catalog_no_longer_there_is_named_with_the_run(tmp_path: Path) -> None
     assert "as run" not in done.stderr  # (a --catalog given: it is the one)
 
 
+def test_a_catalog_given_as_a_link_is_followed_again_on_resume(tmp_path: Path) -> None:
+    """`--catalog shop`, shop a link to release-1: the run recorded release-1, so shop moved
+    on to release-2 (release-1 removed) refused the resume, naming a folder never typed,
+    where this folder's own linked catalog is followed as it is now."""
+    (tmp_path / "release-1").mkdir()
+    (tmp_path / "release-1" / "all.yaml").write_text(SHOP)
+    (tmp_path / "shop").symlink_to("release-1")
+    run_id = killed_when(tmp_path, ("run", "go", "--catalog", "shop"), started("pay"))
+    with SqliteJournal(tmp_path / ".ido" / "ido.db") as store:
+        first = store.started(run_id)
+    assert first is not None and first.data["catalog_paths"] == [str(tmp_path.resolve() / "shop")]
+    (tmp_path / "release-1").rename(tmp_path / "release-2")
+    (tmp_path / "shop").unlink()
+    (tmp_path / "shop").symlink_to("release-2")
+    done = _ido(tmp_path, "resume", run_id)
+    assert done.returncode == 0 and "achieved" in done.stdout, done
+
+
 def test_a_run_started_with_this_folders_catalog_says_nothing_of_it(tmp_path: Path) -> None:
     """And a folder of policies added here since the run started is loaded (a freeze)."""
     (tmp_path / "capabilities").mkdir()
