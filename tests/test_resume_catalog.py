@@ -157,3 +157,16 @@ def test_each_run_records_its_own_intent_file_alone(tmp_path: Path) -> None:
     (tmp_path / "also.yaml").unlink()
     again = _ido(tmp_path, "resume", runs["go"])
     assert "no longer there" not in again.stderr, again.stderr
+
+
+def test_an_ended_run_is_refused_as_ended_not_for_its_catalog_gone(tmp_path: Path) -> None:
+    """`ido resume` of an achieved run whose `--catalog` was moved since asked for the
+    catalog (exit 2), then, given it, said the run had ended: it says so at once."""
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop" / "all.yaml").write_text(SHOP)
+    assert _ido(tmp_path, "run", "go", "--catalog", "shop").returncode == 0
+    (tmp_path / "shop").rename(tmp_path / "moved")
+    refused = _ido(tmp_path, "resume", "last")
+    assert refused.returncode == 2, refused
+    assert "already ended (achieved)" in refused.stderr, refused.stderr
+    assert "no longer there" not in refused.stderr
