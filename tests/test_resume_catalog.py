@@ -90,6 +90,24 @@ def test_a_catalog_no_longer_there_is_named_with_the_run(tmp_path: Path) -> None
     assert "as run" not in done.stderr  # (a --catalog given: it is the one)
 
 
+def test_a_catalog_given_as_a_link_is_followed_again_on_resume(tmp_path: Path) -> None:
+    """`--catalog shop`, shop a link to release-1: the run recorded release-1, so shop moved
+    on to release-2 (release-1 removed) refused the resume, naming a folder never typed,
+    where this folder's own linked catalog is followed as it is now."""
+    (tmp_path / "release-1").mkdir()
+    (tmp_path / "release-1" / "all.yaml").write_text(SHOP)
+    (tmp_path / "shop").symlink_to("release-1")
+    run_id = killed_when(tmp_path, ("run", "go", "--catalog", "shop"), started("pay"))
+    with SqliteJournal(tmp_path / ".ido" / "ido.db") as store:
+        first = store.started(run_id)
+    assert first is not None and first.data["catalog_paths"] == [str(tmp_path.resolve() / "shop")]
+    (tmp_path / "release-1").rename(tmp_path / "release-2")
+    (tmp_path / "shop").unlink()
+    (tmp_path / "shop").symlink_to("release-2")
+    done = _ido(tmp_path, "resume", run_id)
+    assert done.returncode == 0 and "achieved" in done.stdout, done
+
+
 def test_a_run_started_with_this_folders_catalog_says_nothing_of_it(tmp_path: Path) -> None:
     """And a folder of policies added here since the run started is loaded (a freeze)."""
     (tmp_path / "capabilities").mkdir()
@@ -113,3 +131,42 @@ def test_this_folders_policies_added_since_the_run_started_apply(tmp_path: Path)
     done = _ido(tmp_path, "resume", run_id)
     assert done.returncode == 1, done
     assert "freeze/no-pay" in done.stdout, done.stdout
+
+
+def test_each_run_records_its_own_intent_file_alone(tmp_path: Path) -> None:
+    """`ido run go.yaml also.yaml`: the run of go records go.yaml, not also.yaml, so
+    also.yaml gone since does not refuse the resume of a run that never needed it."""
+    pay, go = SHOP.split("---\n")
+    (tmp_path / "capabilities").mkdir()
+    (tmp_path / "capabilities" / "pay.yaml").write_text(pay)
+    (tmp_path / "go.yaml").write_text(go)
+    (tmp_path / "also.yaml").write_text(go.replace("name: go", "name: also"))
+    done = _ido(tmp_path, "run", "go.yaml", "also.yaml")
+    assert done.returncode == 0, done
+    with SqliteJournal(tmp_path / ".ido" / "ido.db") as store:
+        runs = {r.intent: r.id for r in store.runs()}
+        recorded = {
+            intent: first.data["catalog_paths"]
+            for intent, run_id in runs.items()
+            if (first := store.started(run_id)) is not None
+        }
+    assert recorded == {
+        "go": [str((tmp_path / "go.yaml").resolve())],
+        "also": [str((tmp_path / "also.yaml").resolve())],
+    }
+    (tmp_path / "also.yaml").unlink()
+    again = _ido(tmp_path, "resume", runs["go"])
+    assert "no longer there" not in again.stderr, again.stderr
+
+
+def test_an_ended_run_is_refused_as_ended_not_for_its_catalog_gone(tmp_path: Path) -> None:
+    """`ido resume` of an achieved run whose `--catalog` was moved since asked for the
+    catalog (exit 2), then, given it, said the run had ended: it says so at once."""
+    (tmp_path / "shop").mkdir()
+    (tmp_path / "shop" / "all.yaml").write_text(SHOP)
+    assert _ido(tmp_path, "run", "go", "--catalog", "shop").returncode == 0
+    (tmp_path / "shop").rename(tmp_path / "moved")
+    refused = _ido(tmp_path, "resume", "last")
+    assert refused.returncode == 2, refused
+    assert "already ended (achieved)" in refused.stderr, refused.stderr
+    assert "no longer there" not in refused.stderr

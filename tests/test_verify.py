@@ -1010,3 +1010,15 @@ def test_a_damaged_archive_does_not_hide_the_journal_s_broken_runs(
     told = json.loads(out[: out.rindex("}") + 1])
     assert [b["run"] for b in told["broken"]] == [victim]
     assert told["damaged"][0]["file"] == str(archive) and not told["ok"]
+
+
+def test_a_damaged_journal_alone_is_still_told_in_json(journal: Path, project: Path) -> None:
+    """With every file damaged (the journal, no archive) `--format json` printed no JSON,
+    the error alone, where a damaged archive beside a readable journal is in `damaged`."""
+    journal.write_bytes(b"these are my notes, not a journal" * 200)
+    code, out = ido("verify", "--format", "json")
+    assert code == 2, out
+    told = json.loads(out[: out.rindex("}") + 1])
+    assert [d["file"] for d in told["damaged"]] == [str(journal.relative_to(project))], told
+    assert not told["ok"] and told["runs"] == 0, told
+    assert "is damaged, or no journal" in out, out

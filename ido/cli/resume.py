@@ -105,11 +105,12 @@ def resume(
         from ido.cli.temporal import resume_remote
 
         resume_remote(run_ref, journal, temporal, namespace, security=security, catalog=catalog)
-    with SqliteJournal(journal, reading=True) as store:
+    from ido.runtime.recovery import refuse_ended
+
+    with SqliteJournal(journal) as store:  # (a journal it may not write: refused first)
         run_id = store.resolve(run_ref)
+        refuse_ended(store.run(run_id))  # (before its catalog, which it would not need)
         loaded = load_as_started(catalog, store.started(run_id), run_id)
-    with SqliteJournal(journal) as store:
-        run_id = store.resolve(run_id)
         _not_on_temporal(run_id, store.events(run_id))
         _warn_policies_changed(store, run_id, loaded)
         quiet = quiet or fmt == "json"

@@ -143,7 +143,9 @@ def run(
     chosen = [on_planner(find_intent(loaded, reference), planner) for reference in intents]
     from ido.cli.run_catalog import started_with
 
-    recorded = started_with(catalog, intents)  # for `ido resume` to load again
+    # For `ido resume` to load again: each run its own intent's file, not the others'
+    # (one of those gone would refuse the resume of a run that never needed it).
+    recorded = {i.name: started_with(catalog, [r]) for i, r in zip(chosen, intents, strict=True)}
     from ido.journal.sqlite import SqliteJournal
     from ido.runtime import local  # noqa: F401  (loaded before a worker is let go)
 
@@ -162,7 +164,9 @@ def run(
         with _telemetry() as telemetry, SqliteJournal(journal) as store:
             try:
                 progress = None if quiet else _progress
-                report = _run_one(loaded, chosen[0], store, progress, telemetry, started, recorded)
+                report = _run_one(
+                    loaded, chosen[0], store, progress, telemetry, started, recorded[chosen[0].name]
+                )
             except KeyboardInterrupt as exc:
                 _left(exc, started, journal)
                 raise
@@ -198,7 +202,13 @@ def run(
 
         try:  # (quiet: no listener, so a decision keeps no heartbeat for nobody)
             report = _run_one(
-                loaded, intent, store, None if quiet else listener, telemetry, started, recorded
+                loaded,
+                intent,
+                store,
+                None if quiet else listener,
+                telemetry,
+                started,
+                recorded[intent.name],
             )
         except KeyboardInterrupt as exc:
             with lock:

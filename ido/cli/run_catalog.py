@@ -7,6 +7,7 @@ catalog without the run's capabilities."""
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Any
 
@@ -22,10 +23,12 @@ catalog (each `--catalog`, an intent given as a file), absolute."""
 
 def started_with(catalog: list[Path] | None, intents: list[str]) -> dict[str, Any]:
     """What `ido run` records with a run's start: the paths it loads besides this folder's
-    catalog, absolute (none: an empty list)."""
+    catalog, absolute, as given (a link not followed; none: an empty list)."""
     here = {Path(d) for d in DEFAULT_DIRS}
     given = [p for p in _catalog_paths(catalog, intents) if p not in here]
-    return {CATALOG_PATHS: [str(p.resolve()) for p in given]}
+    # Absolute, links kept: a `--catalog` that is a link (to a release) is followed again
+    # when the run goes on, as this folder's linked catalog is; `..` taken away by name.
+    return {CATALOG_PATHS: [os.path.abspath(p) for p in given]}
 
 
 def recorded_paths(started: Any) -> list[str]:

@@ -91,8 +91,8 @@ def verify(
                 checked += 1
             except DamagedJournal as exc:
                 damaged.append((path, exc))
-    if damaged and not checked:
-        _tell_damaged(damaged)
+    if damaged and not checked and fmt != "json":  # (no report to make: the errors alone;
+        _tell_damaged(damaged)  # JSON says them in `damaged`, as with a file read)
     missing = sorted(set(wanted) - found.seen)
     failed = bool(found.broken() or found.changed or missing)
     if fmt == "json":

@@ -133,13 +133,23 @@ def held_off() -> Iterator[None]:
 
 def _forked() -> None:
     """In a forked child: only the forking thread's blocks hold the collector off, the
-    others' threads are not there to end theirs; with none, it is on again if it was."""
-    mine = _hold.by_thread.get(threading.get_ident(), 0)
-    held, _hold.count = _hold.count, mine
-    _hold.by_thread = {threading.get_ident(): mine} if mine else {}
-    if held and not mine and _hold.was_enabled:
-        gc.enable()
-    _hold.lock.release()
+    others' threads are not there to end theirs; with none, it is on again if it was. With
+    some, the child starts a watcher of its own (the parent's thread is not there): its
+    block went on unwatched, a new block alone started one."""
+    try:
+        mine = _hold.by_thread.get(threading.get_ident(), 0)
+        held, _hold.count = _hold.count, mine
+        _hold.by_thread = {threading.get_ident(): mine} if mine else {}
+        if held and not mine and _hold.was_enabled:
+            gc.enable()
+        if mine:
+            try:
+                _thread.start_new_thread(_watch, ())
+                _hold.watching = os.getpid()
+            except RuntimeError:  # (no thread to be had: the next block tries again)
+                pass
+    finally:
+        _hold.lock.release()
 
 
 if hasattr(os, "register_at_fork"):

@@ -92,6 +92,17 @@ class Recovered:
     """Why the run failed, when it had begun undoing its steps: it goes on undoing them."""
 
 
+def refuse_ended(row: RunRow) -> None:
+    """Refuse a run that ended (achieved, failed, shadow): only an interrupted or blocked
+    run resumes. `ido resume` asks before it loads the run's catalog, which an ended run
+    does not need (its `--catalog` gone since was refused instead, asking for it)."""
+    if row.outcome not in (None, "blocked"):
+        raise IdoError(
+            f"run {row.id} already ended ({row.outcome}); only an interrupted or blocked run "
+            "can resume"
+        )
+
+
 def recover(
     row: RunRow,
     events: list[Event],
@@ -111,11 +122,8 @@ def recover(
     simulated one did not, so all it learnt is recovered."""
     simulates = None if world is None else world.simulates
     shared = True if world is None else world.shares_beliefs
-    if row.outcome not in (None, "blocked") and not again:
-        raise IdoError(
-            f"run {row.id} already ended ({row.outcome}); only an interrupted or blocked run "
-            "can resume"
-        )
+    if not again:
+        refuse_ended(row)
     if not events or events[0].kind != "run_started":
         raise JournalError(f"run {row.id} has no run_started event; the journal is inconsistent")
     if row.outcome is None and not handed:  # a blocked or failed run has ended; its process

@@ -190,6 +190,31 @@ def test_a_child_forked_inside_its_own_block_lets_go_as_the_block_ends() -> None
 
 @forks
 @forking_with_threads
+def test_a_child_forked_inside_its_own_block_collects_while_the_block_goes_on(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """The child's watcher was started by a block beginning there alone: the block the
+    fork was made in went on unwatched, its cycles left for good while it lasted."""
+    monkeypatch.setattr(collector, "HOLD_MOST", 0.0)  # as if held off that long already
+
+    class Cyclic:
+        me: object
+
+    def goes_on() -> bool:
+        garbage = Cyclic()
+        garbage.me = garbage
+        gone = weakref.ref(garbage)
+        del garbage
+        return collected_soon(gone) and not gc.isenabled()
+
+    with held_off():
+        status = in_a_child(goes_on)
+    assert status == 0
+    assert gc.isenabled()
+
+
+@forks
+@forking_with_threads
 def test_a_child_forked_with_the_collector_turned_off_by_its_owner_keeps_it_off() -> None:
     """Held off by nobody, the collector is left as the program set it."""
     with held_off():
