@@ -114,6 +114,9 @@ def test_a_child_forked_during_another_threads_search_still_collects(
     """A watching thread of the child's own collects what is left in cycles during its own
     long block."""
     monkeypatch.setattr(collector, "HOLD_MOST", 0.0)  # as if held off that long already
+    # Again as soon as one ends: in a process of thousands of tests a collection
+    # takes long, and the next would wait it out 50 times (`COLLECTING_MOST`).
+    monkeypatch.setattr(collector, "COLLECTING_MOST", 1.0)
     inside, done = threading.Event(), threading.Event()
 
     def search() -> None:
@@ -196,6 +199,9 @@ def test_a_child_forked_inside_its_own_block_collects_while_the_block_goes_on(
     """The child's watcher was started by a block beginning there alone: the block the
     fork was made in went on unwatched, its cycles left for good while it lasted."""
     monkeypatch.setattr(collector, "HOLD_MOST", 0.0)  # as if held off that long already
+    # Again as soon as one ends: in a process of thousands of tests a collection
+    # takes long, and the next would wait it out 50 times (`COLLECTING_MOST`).
+    monkeypatch.setattr(collector, "COLLECTING_MOST", 1.0)
 
     class Cyclic:
         me: object

@@ -201,6 +201,9 @@ def test_searches_that_keep_overlapping_do_not_keep_the_collector_off_for_good(
     of blocks never drops to none: the cycles left meanwhile are collected once the
     collector has been held off `HOLD_MOST` seconds (by the watching thread)."""
     monkeypatch.setattr(collector, "HOLD_MOST", 0.0)  # as if held off that long already
+    # Again as soon as one ends: in a process of thousands of tests a collection
+    # takes long, and the next would wait it out 50 times (`COLLECTING_MOST`).
+    monkeypatch.setattr(collector, "COLLECTING_MOST", 1.0)
 
     class Cyclic:
         pass
@@ -248,6 +251,9 @@ def test_one_long_hold_does_not_keep_the_collector_off_for_good(
     leaves meanwhile are collected each `HOLD_MOST` seconds all the same, and the
     collector stays held off for the block."""
     monkeypatch.setattr(collector, "HOLD_MOST", 0.0)  # as if held off that long already
+    # Again as soon as one ends: in a process of thousands of tests a collection
+    # takes long, and the next would wait it out 50 times (`COLLECTING_MOST`).
+    monkeypatch.setattr(collector, "COLLECTING_MOST", 1.0)
 
     class Cyclic:
         pass
